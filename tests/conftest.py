@@ -1,0 +1,206 @@
+"""Fixtures on real parts: a real SQLite file per test (copied from a migrated template) and, when
+one answers at 127.0.0.1:5432, a real PostgreSQL database (mandatory under CI=true)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select, text
+
+from vendorrisk import create_app
+from vendorrisk.extensions import db
+from vendorrisk.migrate import upgrade
+
+PG_ADMIN_DSN = os.environ.get("VENDORRISK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TEST_PASSWORD = "correct-horse-battery-2026"
+
+
+def _postgres_wanted() -> bool:
+    return os.environ.get("VENDORRISK_TEST_POSTGRES", "1") != "0"
+
+
+def _postgres_answers() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_DSN, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+PG_AVAILABLE = _postgres_wanted() and _postgres_answers()
+BACKENDS = ["sqlite"] + (["postgres"] if PG_AVAILABLE else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI", "").lower() == "true" and _postgres_wanted() and not PG_AVAILABLE:
+        raise pytest.UsageError(
+            "CI=true but PostgreSQL does not answer at 127.0.0.1:5432: the PostgreSQL run is mandatory in CI."
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"vendorrisk database backends: {', '.join(BACKENDS)}"
+
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "BASE_URL": "http://localhost",
+    "MAIL_SENDER": "noreply@vendorrisk.test",
+}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template")
+    app = create_app(dict(BASE_CONFIG), instance_path=folder)
+    upgrade(app)
+    with app.app_context():
+        db.engine.dispose()
+    return folder / "vendorrisk.db"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432")
+    name = f"vendorrisk_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_DSN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = re.sub(r"/[^/]*$", f"/{name}", PG_ADMIN_DSN)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+        ), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+_PG_MIGRATED: set[str] = set()
+
+
+def make_app(backend: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any) -> Flask:
+    config = {**BASE_CONFIG, **overrides}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "vendorrisk.db")
+        app = create_app(config, instance_path=tmp_path)
+        request.addfinalizer(lambda: _dispose(app))
+        return app
+    url = request.getfixturevalue("pg_url")
+    app = create_app({**config, "DATABASE_URL": url}, instance_path=tmp_path)
+    request.addfinalizer(lambda: _dispose(app))
+    if url not in _PG_MIGRATED:
+        upgrade(app)
+        _PG_MIGRATED.add(url)
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return app
+
+
+def _dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def app(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    yield make_app(backend, tmp_path, request)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from vendorrisk.web.auth import hash_password
+
+    return hash_password(TEST_PASSWORD)
+
+
+@pytest.fixture
+def seed(app: Flask, password_hash: str) -> SimpleNamespace:
+    return seed_data(app, password_hash)
+
+
+def seed_data(app: Flask, password_hash: str) -> SimpleNamespace:
+    """Two organisations from their real policies; tamana-city has a user per role, officers,
+    a vendor and one engagement per kind (not yet invited); ome-city has an admin and one engagement."""
+    from vendorrisk.domain.policy import parse_policy_file
+    from vendorrisk.models import Officer, User
+    from vendorrisk.paths import POLICIES_DIR
+    from vendorrisk.services import workflow
+    from vendorrisk.services.organisations import import_policy
+
+    ns = SimpleNamespace()
+    with app.app_context():
+        orgs = {}
+        for slug in ("tamana-city", "ome-city"):
+            path = POLICIES_DIR / f"{slug}.txt"
+            org, _ = import_policy(parse_policy_file(path), path.read_text(encoding="utf-8"), slug=slug)
+            org.officers.append(Officer(role="security_manager", role_title="情報セキュリティ管理者", name=f"管理 太郎{slug[:2]}", department="情報政策課長"))
+            org.officers.append(Officer(role="sns_owner", role_title="ソーシャルメディアサービス責任者", name="広報 花子", department="秘書広報課長"))
+            orgs[slug] = org
+        db.session.flush()
+        ns.users = {}
+        for role in ("admin", "procurement", "reviewer", "legal"):
+            email = f"{role}@tamana.test"
+            db.session.add(User(organisation_id=orgs["tamana-city"].id, email=email, name=f"{role}さん", role=role, password_hash=password_hash))
+            ns.users[role] = email
+        db.session.add(User(organisation_id=orgs["ome-city"].id, email="admin@ome.test", name="青梅 管理者", role="admin", password_hash=password_hash))
+        ns.users["other_org_admin"] = "admin@ome.test"
+        ns.engagements = {}
+        for slug, org in orgs.items():
+            vendor = workflow.create_vendor(org, name="株式会社テストシステム", corporate_number="7000012050002",
+                                            address="熊本県玉名市岩崎163", representative="代表取締役 髙橋 𠮷男",
+                                            contact_email="tanto@test-system.example.jp")
+            for kind, ref, conf in (("outsourcing", "OUT-1", 2), ("cloud", "CLD-1", 2), ("social_media", "SNS-1", 1)):
+                eng = workflow.create_engagement(
+                    org, vendor, [o.id for o in org.officers], reference=ref, title=f"テスト案件 {kind}", kinds=[kind],
+                    confidentiality=conf, integrity=1, availability=1, personal_data=kind == "outsourcing",
+                    my_number=False, network_segment="lgwan",
+                )
+                ns.engagements[(slug, kind)] = eng.id
+        db.session.commit()
+        ns.org_ids = {slug: org.id for slug, org in orgs.items()}
+    return ns
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str], Any]:
+    def do_login(email: str, password: str = TEST_PASSWORD) -> Any:
+        return client.post("/login", data={"email": email, "password": password})
+
+    return do_login

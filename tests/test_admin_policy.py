@@ -1,0 +1,69 @@
+"""Admins upload a policy in the web UI to create or update an organisation."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from vendorrisk.extensions import db
+from vendorrisk.models import AuditEvent, Organisation
+from vendorrisk.paths import POLICIES_DIR
+
+
+def _upload(client, data: bytes, filename: str, slug: str = ""):
+    return client.post(
+        "/admin/policy",
+        data={"policy_file": (io.BytesIO(data), filename), "slug": slug},
+        content_type="multipart/form-data",
+    )
+
+
+def test_admin_creates_an_organisation_from_a_cp932_policy(app, client, seed, login):
+    login(seed.users["admin"])
+    text = (POLICIES_DIR / "ryugasaki-eisei-kumiai.txt").read_text(encoding="utf-8")
+    r = _upload(client, text.encode("cp932"), "基本方針.txt", slug="ryugasaki-eisei-kumiai")
+    assert r.status_code == 302
+    page = client.get("/admin/organisation").get_data(as_text=True)
+    assert "新しい団体として登録しました" in page
+    with app.app_context():
+        org = db.session.scalar(select(Organisation).filter_by(slug="ryugasaki-eisei-kumiai"))
+        assert org.name == "龍ヶ崎地方衛生組合"
+        assert org.clause_paragraphs["external_services"] == "外部サービス（クラウドサービス）を利用する場合には、利用に係る規定を整備し対策を講じる。"
+        assert "social.owner" in org.obligations
+
+
+def test_admin_updates_own_organisation_and_the_page_shows_the_clause(app, client, seed, login):
+    login(seed.users["admin"])
+    data = (POLICIES_DIR / "tamana-city.txt").read_bytes()
+    r = _upload(client, data, "tamana.md")
+    assert r.status_code == 302
+    page = client.get("/admin/organisation").get_data(as_text=True)
+    assert "基本方針を更新しました" in page
+    assert "ソーシャルメディアサービスを利用する場合には" in page
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).filter_by(action="organisation.import_policy")) is not None
+
+
+def test_a_file_without_the_clause_is_refused_clearly_and_nothing_changes(app, client, seed, login):
+    login(seed.users["admin"])
+    r = _upload(client, "# 別の文書\n\nこれは方針ではありません。\n".encode(), "other.txt")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "入力内容に問題があります" in body
+    assert "業務委託と外部サービス（クラウドサービス）の利用" in body
+    with app.app_context():
+        org = db.session.scalar(select(Organisation).filter_by(slug="tamana-city"))
+        assert org.name == "玉名市" and org.clause_number == "(8)"
+
+
+def test_unsupported_and_hostile_uploads_are_refused(app, client, seed, login):
+    login(seed.users["admin"])
+    r = _upload(client, b"\x89PNG\r\n\x1a\n....", "<script>alert(1)</script>.png")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "<script>alert(1)</script>" not in body, "the file name is escaped"
+    r = _upload(client, b"", "empty.txt")
+    assert r.status_code == 400 and "空" in r.get_data(as_text=True)
+    r = client.post("/admin/policy", data={"slug": ""}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "基本方針のファイルを選んでください。" in r.get_data(as_text=True)

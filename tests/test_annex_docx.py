@@ -1,0 +1,88 @@
+"""python-docx rendering carries the same content as the PDF."""
+
+import io
+
+import docx
+
+from vendorrisk.adapters.docx import DOCX_FONT, render_docx
+from vendorrisk.domain.annex import compose_annex
+
+
+def make_snapshot(memorandum=False):
+    return {
+        "document_id": "VR-ome-city-SNS-2026-004-v2",
+        "version": 2,
+        "issued_on": "2026-11-22",
+        "answers_sha256": "cd" * 32,
+        "organisation": {
+            "name": "青梅市", "slug": "ome-city", "policy_title": "青梅市情報セキュリティ基本方針", "head_title": "青梅市長",
+            "clause": {"number": "(８)", "title": "外部委託と外部サービスの利用",
+                       "paragraphs": {"outsourcing": "外部委託をする場合には、委託事業者を選定し、契約を締結する。",
+                                      "external_services": "外部サービスを利用する場合には、規定を整備する。",
+                                      "social_media": None}},
+            "articles_override": {"reports": {"omit": True}},
+        },
+        "vendor": {"name": "株式会社𠮷野広告", "corporate_number": "1234567890123", "address": "東京都青梅市1-1",
+                   "representative": "代表取締役 髙田 﨑"},
+        "engagement": {"reference": "SNS-2026-004", "title": "公式SNS運用業務委託", "kinds": ["outsourcing", "social_media"],
+                       "confidentiality": 1, "personal_data": False, "my_number": False,
+                       "period_start": "2027-04-01", "period_end": "2028-03-31"},
+        "municipal_officers": [{"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "﨑田 一郎",
+                                "department": "秘書広報課長"}],
+        "contractor_people": [{"role": "responsible_manager", "role_title": "業務責任者", "name": "髙橋 𠮷男",
+                               "title": "部長", "department": "運用部", "email": "t@example.jp", "phone": "03-0000-0000"}],
+        "work_site": "乙 本社", "data_storage_site": "乙 本社サーバ室",
+        "subcontracting": {"declared": False, "subcontractors": []},
+        "cloud": None,
+        "social_accounts": [{"service": "LINE", "account": "青梅市公式", "section": "秘書広報課", "owner": "﨑田 一郎"}],
+        "findings": [{"question_id": "sns.mfa", "title": "多要素認証", "remediation": "設定すること。", "deadline": "2027-05-31"}],
+        "rating": "conditional",
+        "memorandum": memorandum,
+    }
+
+
+def read(data: bytes) -> docx.document.Document:
+    return docx.Document(io.BytesIO(data))
+
+
+def test_docx_has_the_same_article_headings_and_tables():
+    annex = compose_annex(make_snapshot())
+    d = read(render_docx(annex))
+    headings = [p.text for p in d.paragraphs if p.style.name == "Heading 3"]
+    assert headings == [a.title for a in annex.articles]
+    assert headings[0] == "第1条（総則）"
+    assert "第" in headings[-1] and headings[-1].endswith("（協議）")
+    body = "\n".join(p.text for p in d.paragraphs)
+    assert annex.preamble in body
+    assert "青梅市情報セキュリティ基本方針 (８)「外部委託と外部サービスの利用」に定める" in body
+    assert "\n２　" in body and "（１）" in body
+    table_titles = [p.text for p in d.paragraphs if p.style.name == "Heading 2"]
+    assert table_titles == [t.heading for t in annex.tables]
+    cells = {c.text for t in d.tables for row in t.rows for c in row.cells}
+    for name in ("﨑田 一郎", "髙橋 𠮷男", "青梅市公式", "令和9年5月31日", annex.answers_sha256,
+                 f"{annex.document_id}（第2版）"):
+        assert name in cells, name
+
+
+def test_docx_fonts_and_metadata_are_deterministic():
+    annex = compose_annex(make_snapshot(memorandum=True))
+    a, b = render_docx(annex), render_docx(annex)
+    assert a == b
+    d = read(a)
+    assert d.core_properties.created.date().isoformat() == "2026-11-22"
+    assert d.core_properties.identifier == annex.document_id
+    run = next(p for p in d.paragraphs if p.style.name == "Heading 3").runs[0]
+    assert run.font.name == DOCX_FONT and run.font.bold
+    east_asia = run._r.rPr.rFonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+    assert east_asia == DOCX_FONT
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "記名押印" in text and "代表取締役 髙田 﨑" in text
+    footer = d.sections[0].footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and "NUMPAGES" in footer
+
+
+def test_docx_untrusted_text_is_plain_text():
+    snap = make_snapshot()
+    snap["vendor"]["name"] = '<w:p>株式会社</w:p><img src="file:///etc/passwd">'
+    d = read(render_docx(compose_annex(snap)))
+    assert any('<w:p>株式会社</w:p><img src="file:///etc/passwd">' in p.text for p in d.paragraphs)

@@ -1,0 +1,213 @@
+"""Render an AnnexDocument as a Word file (python-docx) — the same content as the PDF.
+
+Legal departments often want to edit the wording before signing; this gives them an editable copy of
+exactly what the PDF shows: title, summary (with the document id, version and answers hash), preamble and cited clause,
+第N条 articles with 項/号, the 別表 tables and the optional 記名押印 block. The PDF stays the record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from io import BytesIO
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from vendorrisk.domain.annex import AnnexDocument
+
+__all__ = ["render_docx", "DOCX_FONT"]
+
+#: The family Word should use (the same Noto Serif CJK JP as the PDF; Word substitutes if absent).
+DOCX_FONT = "Noto Serif CJK JP"
+_BLACK = RGBColor(0, 0, 0)
+
+
+def _set_font(run_or_style, *, size: float | None = None, bold: bool | None = None) -> None:
+    font = run_or_style.font
+    font.name = DOCX_FONT
+    if size is not None:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    font.color.rgb = _BLACK
+    element = run_or_style.element
+    rpr = element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.append(rfonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        rfonts.set(qn(attr), DOCX_FONT)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+
+
+def _para(document, text: str = "", *, style: str | None = None, size: float | None = None,
+          bold: bool | None = None, align=None, left_mm: float = 0, first_line_mm: float = 0,
+          space_after: float = 0):
+    p = document.add_paragraph(style=style)
+    if text:
+        _set_font(p.add_run(text), size=size, bold=bold)
+    fmt = p.paragraph_format
+    fmt.space_after = Pt(space_after)
+    fmt.space_before = Pt(0)
+    if align is not None:
+        p.alignment = align
+    if left_mm:
+        fmt.left_indent = Mm(left_mm)
+    if first_line_mm:
+        fmt.first_line_indent = Mm(first_line_mm)
+    return p
+
+
+def _field(run, instruction: str) -> None:
+    """Append a Word field (PAGE, NUMPAGES) to a run."""
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run._r.append(begin)
+    run._r.append(instr)
+    run._r.append(end)
+
+
+def _table(document, columns, rows, widths=()):
+    table = document.add_table(rows=1, cols=len(columns))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, columns):
+        cell.text = ""
+        _set_font(cell.paragraphs[0].add_run(text), size=9.5, bold=True)
+    if not rows:
+        cells = table.add_row().cells
+        merged = cells[0].merge(cells[-1]) if len(cells) > 1 else cells[0]
+        _set_font(merged.paragraphs[0].add_run("（該当なし）"), size=9.5)
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row):
+            lines = str(text).split("\n")
+            run = cell.paragraphs[0].add_run(lines[0])
+            _set_font(run, size=9.5)
+            for extra in lines[1:]:
+                run.add_break()
+                run.add_text(extra)
+    if widths:
+        total = Mm(166)
+        for row in table.rows:
+            for cell, w in zip(row.cells, widths):
+                cell.width = int(total * w / 100)
+    return table
+
+
+def render_docx(doc: AnnexDocument) -> bytes:
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(22)
+    section.left_margin = section.right_margin = Mm(21.65)
+
+    normal = document.styles["Normal"]
+    _set_font(normal, size=10.5)
+    normal.paragraph_format.line_spacing = 1.5
+
+    # deterministic metadata: only the issue date
+    issued = datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day)
+    props = document.core_properties
+    props.title = doc.title
+    props.subject = f"{doc.party_a.name} / {doc.party_b.name}"
+    props.identifier = doc.document_id
+    props.keywords = f"answers-sha256:{doc.answers_sha256}"
+    props.author = doc.party_a.name
+    props.last_modified_by = "vendorrisk"
+    props.created = issued
+    props.modified = issued
+    props.last_printed = issued
+    props.revision = max(1, doc.version)
+    props.comments = ""
+
+    # footer: 文書番号 and N / M
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_font(footer.add_run(f"{doc.document_id}（第{doc.version}版）　"), size=8)
+    page = footer.add_run()
+    _set_font(page, size=9)
+    _field(page, "PAGE")
+    _set_font(footer.add_run(" / "), size=9)
+    pages = footer.add_run()
+    _set_font(pages, size=9)
+    _field(pages, "NUMPAGES")
+
+    # header block
+    for line in (f"文書番号 {doc.document_id}（第{doc.version}版）", doc.issued_on_wareki):
+        _para(document, line, size=9, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    _para(document, "", space_after=6)
+    _para(document, doc.title, style="Title", size=16, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
+
+    summary = list(doc.summary) + [
+        ("甲", doc.party_a.name + (f"（{doc.party_a.title}）" if doc.party_a.title else "")),
+        ("乙", doc.party_b.name + (f"（{doc.party_b.title}）" if doc.party_b.title else "")),
+        ("文書番号・版", f"{doc.document_id}（第{doc.version}版）"),
+        ("回答データ SHA-256", doc.answers_sha256),
+    ]
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in summary:
+        cells = table.add_row().cells
+        _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
+        _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
+        cells[0].width, cells[1].width = Mm(35), Mm(131)
+    _para(document, "", space_after=6)
+
+    _para(document, doc.preamble, first_line_mm=3.7, space_after=6)
+    if doc.clause_quote:
+        _para(document, f"（参考）{doc.clause_quote.source}（抜粋）", size=9.5, bold=True, left_mm=7.4)
+        for label, text in doc.clause_quote.paragraphs:
+            p = _para(document, "", left_mm=7.4)
+            _set_font(p.add_run(f"［{label}］"), size=9.5, bold=True)
+            _set_font(p.add_run(text), size=9.5)
+        _para(document, "", space_after=4)
+
+    for article in doc.articles:
+        heading = _para(document, article.title, style="Heading 3", size=10.5, bold=True, space_after=0)
+        heading.paragraph_format.space_before = Pt(6)
+        heading.paragraph_format.keep_with_next = True
+        for p in article.paragraphs:
+            if p.label:
+                _para(document, f"{p.label}　{p.text}", left_mm=3.7, first_line_mm=-3.7)
+            else:
+                _para(document, p.text, first_line_mm=3.7)
+            for item in p.items:
+                _para(document, f"{item.label}{item.text}", left_mm=3.7 + 11.1, first_line_mm=-11.1)
+
+    if doc.memorandum and doc.closing:
+        _para(document, "", space_after=6)
+        _para(document, doc.closing, first_line_mm=3.7, space_after=6)
+        _para(document, doc.issued_on_wareki, left_mm=7.4, space_after=6)
+        for party in (doc.party_a, doc.party_b):
+            _para(document, f"{party.label}　{party.address}".rstrip(), left_mm=75)
+            _para(document, party.name, left_mm=82)
+            _para(document, f"{party.title}　　　　印", left_mm=82, space_after=10)
+
+    for i, t in enumerate(doc.tables):
+        heading = _para(document, t.heading, style="Heading 2", size=11, bold=True, space_after=4)
+        heading.paragraph_format.page_break_before = i == 0
+        heading.paragraph_format.keep_with_next = True
+        for block in t.blocks:
+            if block.caption:
+                cap = _para(document, block.caption, size=10, bold=True, space_after=2)
+                cap.paragraph_format.keep_with_next = True
+            _table(document, block.columns, block.rows, block.widths)
+            _para(document, "", space_after=2)
+
+    out = BytesIO()
+    document.save(out)
+    return out.getvalue()

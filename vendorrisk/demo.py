@@ -1,0 +1,192 @@
+"""Demo data: the five real policies, their officers, users per role, and for each organisation one
+engagement per kind taken through the whole path (invite → answer → submit → score → approve →
+annex). Idempotent: running it again changes nothing that is already there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from .domain import corporate_number
+from .domain import questionnaire as qdef
+from .domain.policy import parse_policy_file
+from .extensions import db
+from .models import ROLE_LABELS, Engagement, Officer, Organisation, User, Vendor
+from .paths import POLICIES_DIR
+from .services import annexes, workflow
+from .services.organisations import import_policy
+from .web.auth import hash_password
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+ORGS: list[dict[str, Any]] = [
+    {"slug": "tamana-city", "file": "tamana-city.txt", "head": "玉名市長", "mail": "tamana",
+     "officers": [("ciso", "最高情報セキュリティ責任者", "中村 正", "副市長"),
+                  ("chief_security", "統括情報セキュリティ責任者", "松本 聡子", "総務部長"),
+                  ("security_manager", "情報セキュリティ管理者", "田中 健一", "情報政策課長"),
+                  ("sns_owner", "ソーシャルメディアサービス責任者", "井上 真理", "秘書広報課長")]},
+    {"slug": "ryugasaki-eisei-kumiai", "file": "ryugasaki-eisei-kumiai.txt", "head": "龍ヶ崎地方衛生組合管理者", "mail": "ryugasaki",
+     "officers": [("ciso", "最高情報セキュリティ責任者", "小林 誠", "事務局長"),
+                  ("chief_security", "統括情報セキュリティ責任者", "渡辺 由美", "総務課長"),
+                  ("security_manager", "情報セキュリティ管理者", "𠮷田 浩二", "総務課長補佐"),
+                  ("sns_owner", "ソーシャルメディアサービス責任者", "加藤 智子", "総務課係長")]},
+    {"slug": "nanbu-town-aomori", "file": "nanbu-town-aomori.txt", "head": "南部町長", "mail": "nanbu",
+     "officers": [("ciso", "最高情報セキュリティ責任者", "佐々木 隆", "副町長"),
+                  ("chief_security", "統括情報セキュリティ責任者", "工藤 恵子", "総務課長"),
+                  ("security_manager", "情報セキュリティ管理者", "三浦 大輔", "企画財政課長"),
+                  ("sns_owner", "ソーシャルメディアサービス責任者", "髙橋 美咲", "企画財政課長補佐")]},
+    {"slug": "ichikawa-city", "file": "ichikawa-city.txt", "head": "市川市長", "mail": "ichikawa",
+     "officers": [("ciso", "最高情報セキュリティ責任者", "山口 博", "副市長"),
+                  ("chief_security", "統括情報セキュリティ責任者", "石井 直美", "情報政策部長"),
+                  ("security_manager", "情報セキュリティ管理者", "山﨑 拓也", "情報システム課長"),
+                  ("sns_owner", "ソーシャルメディアサービス責任者", "森 亜希子", "広報広聴課長")]},
+    {"slug": "ome-city", "file": "ome-city.txt", "head": "青梅市長", "mail": "ome",
+     "officers": [("ciso", "最高情報セキュリティ責任者", "清水 修", "副市長"),
+                  ("chief_security", "統括情報セキュリティ責任者", "原田 久美子", "総務部長"),
+                  ("security_manager", "情報セキュリティ管理者", "岡田 隼人", "情報システム課長"),
+                  ("sns_owner", "ソーシャルメディアサービス責任者", "藤田 恵", "秘書広報課長")]},
+]
+
+VENDORS = [
+    ("株式会社みなみデータサービス", "01234567890" + "1", "熊本県熊本市中央区水前寺1-2-3", "代表取締役 髙橋 𠮷男", "info@minami-data.example.jp"),
+    ("クラウドワークス合同会社", "98765432109" + "8", "東京都千代田区丸の内2-4-1", "代表社員 山﨑 花子", "contact@cloudworks.example.jp"),
+    ("株式会社まちの広報舎", "11223344556" + "6", "千葉県市川市八幡3-1-1", "代表取締役 渡邉 一郎", "office@machikoho.example.jp"),
+]
+
+ENGAGEMENTS = [
+    {"ref": "OUT-2026-001", "title": "住民情報システム運用保守業務委託", "kinds": ["outsourcing"], "confidentiality": 2,
+     "personal_data": True, "my_number": False, "network_segment": "lgwan", "vendor": 0},
+    {"ref": "CLD-2026-001", "title": "電子申請サービス（SaaS）の利用", "kinds": ["cloud"], "confidentiality": 2,
+     "personal_data": True, "my_number": False, "network_segment": "internet", "vendor": 1},
+    {"ref": "SNS-2026-001", "title": "公式SNSアカウント運用支援業務", "kinds": ["social_media"], "confidentiality": 1,
+     "personal_data": False, "my_number": False, "network_segment": "internet", "vendor": 2},
+]
+
+
+def _users_for(org: Organisation, mail: str) -> list[tuple[str, str]]:
+    created = []
+    for role in ("admin", "procurement", "reviewer", "legal"):
+        email = f"{role}@{mail}.example.jp"
+        user = db.session.scalar(select(User).filter_by(email=email))
+        if user is None:
+            db.session.add(User(
+                organisation_id=org.id, email=email, role=role, name=f"{ROLE_LABELS[role]}（デモ）",
+                password_hash=hash_password(DEMO_PASSWORD),
+            ))
+        created.append((email, f"{org.name}・{ROLE_LABELS[role]}"))
+    db.session.flush()
+    return created
+
+
+def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement) -> Any:
+    """A good, realistic answer for a demo contractor."""
+    qid, kind = question.id, question.type
+    if kind == "yesno":
+        return "yes"
+    if kind == "single":
+        return max(question.options, key=lambda o: o.score).value if question.options else None
+    if kind == "multi":
+        return [o.value for o in question.options if o.score > 0][:3] or ([question.options[0].value] if question.options else [])
+    if kind == "person":
+        if qid.endswith("security_officer"):
+            return {"name": "山﨑 𠮷郎", "title": "情報セキュリティ部長", "department": "情報セキュリティ部",
+                    "email": "security@" + vendor.contact_email.split("@")[-1], "phone": "03-1234-5679"}
+        return {"name": "髙橋 優子", "title": "業務責任者", "department": "公共ソリューション部",
+                "email": "manager@" + vendor.contact_email.split("@")[-1], "phone": "03-1234-5678"}
+    if kind == "group":
+        if qid.endswith("accounts"):
+            return [{"service": "X（旧Twitter）", "account": f"@{engagement.organisation.slug.replace('-', '_')}_koho",
+                     "section": "秘書広報課", "owner": "秘書広報課長"},
+                    {"service": "LINE公式アカウント", "account": f"{engagement.organisation.name}公式",
+                     "section": "秘書広報課", "owner": "秘書広報課長"}]
+        if qid.endswith("subcontractors"):
+            return []
+        return []
+    if kind == "date":
+        return (engagement.period_end or dt.date(2027, 3, 31)).isoformat()
+    if kind == "number":
+        return 99.9 if "sla" in qid else 12
+    if kind == "file":
+        return None
+    # free text, chosen by what the question is about
+    cloud = "cloud" in engagement.kinds
+    texts = {
+        "work_site": f"{vendor.address}（本社 運用センター、入退室管理あり）",
+        "data_site": "日本国内（東京リージョン、バックアップは大阪リージョン）" if cloud else "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
+        "data_location": "日本国内（東京リージョン、バックアップは大阪リージョン）",
+        "data_storage_site": "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
+        "governing_law": "日本法",
+        "court": f"{engagement.organisation.name}の事務所の所在地を管轄する地方裁判所",
+        "service_name": "まちの電子申請クラウド（エンタープライズ版）",
+        "service.name": "まちの電子申請クラウド（エンタープライズ版）",
+        "service.purpose": "住民からの電子申請の受付",
+        "reseller": "",
+        "capital": "資本金5,000万円。外国資本の出資はありません。",
+        "staff": "従事者は全員当社の正社員で、情報処理安全確保支援士2名を含みます。",
+        "track_record": "県内の自治体で同種業務を10件受託しています。",
+    }
+    for suffix, text in texts.items():
+        if qid.endswith(suffix):
+            return text or None
+    return "社内規程に基づき実施しています。詳細は別紙のとおりです。"
+
+
+def _take_through(engagement: Engagement, reviewer: User, legal: User) -> None:
+    vendor = engagement.vendor
+    sent = workflow.send_invitation(engagement, recipient_email=vendor.contact_email, recipient_name="ご担当者", user=None)
+    invitation = sent.invitation
+    profile = engagement.profile()
+    answers: dict[str, Any] = {}
+    for q in workflow.invitation_questionnaires(invitation):
+        for question in q.applicable(profile):
+            value = demo_answer(question, vendor, engagement)
+            answers[question.id] = value
+    # `shown_when` questions only count when shown; keep the rest (harmless, not scored).
+    workflow.save_answers(invitation, answers)
+    assessment = workflow.submit_response(invitation)
+    workflow.decide(assessment, "approved" if assessment.rating != "fail" else "rejected", reviewer, "デモ：回答内容を確認しました。")
+    if engagement.state == "approved":
+        annexes.issue_annex(engagement, legal, issued_on=dt.date(2026, 11, 20))
+
+
+def load_demo() -> list[tuple[str, str]]:
+    logins: list[tuple[str, str]] = []
+    for spec in ORGS:
+        path = POLICIES_DIR / spec["file"]
+        text = path.read_text(encoding="utf-8")
+        org = db.session.scalar(select(Organisation).filter_by(slug=spec["slug"]))
+        if org is None:
+            org, _ = import_policy(parse_policy_file(path), text, slug=spec["slug"], head_title=spec["head"])
+        if not org.officers:
+            for role, title, name, dept in spec["officers"]:
+                org.officers.append(Officer(role=role, role_title=title, name=name, department=dept))
+            db.session.flush()
+        logins += _users_for(org, spec["mail"])
+        vendors = []
+        for name, base, address, rep, email in VENDORS:
+            number = corporate_number.make(base)
+            vendor = db.session.scalar(select(Vendor).filter_by(organisation_id=org.id, corporate_number=number))
+            if vendor is None:
+                vendor = workflow.create_vendor(org, name=name, corporate_number=number, address=address,
+                                                representative=rep, contact_email=email)
+            vendors.append(vendor)
+        reviewer = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="reviewer"))
+        legal = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="legal"))
+        assert reviewer is not None and legal is not None
+        for spec_e in ENGAGEMENTS:
+            eng = db.session.scalar(select(Engagement).filter_by(organisation_id=org.id, reference=spec_e["ref"]))
+            if eng is None:
+                officer_ids = [o.id for o in org.officers if o.role in ("security_manager",) or
+                               (o.role == "sns_owner" and "social_media" in spec_e["kinds"])]
+                eng = workflow.create_engagement(
+                    org, vendors[spec_e["vendor"]], officer_ids, reference=spec_e["ref"], title=spec_e["title"],
+                    kinds=spec_e["kinds"], confidentiality=spec_e["confidentiality"], integrity=1, availability=1,
+                    personal_data=spec_e["personal_data"], my_number=spec_e["my_number"],
+                    network_segment=spec_e["network_segment"], period_start=dt.date(2026, 12, 1),
+                    period_end=dt.date(2027, 3, 31),
+                )
+                _take_through(eng, reviewer, legal)
+        db.session.commit()
+    return logins

@@ -1,0 +1,554 @@
+"""Compose 情報セキュリティに関する特記事項 from a plain snapshot — pure: no Flask, no DB, no I/O.
+
+`compose_annex(snapshot)` turns the JSON-able snapshot the service layer freezes (organisation, vendor,
+engagement, officers, answers-derived facts, findings) into an `AnnexDocument`: numbered articles
+(第N条, 項 ２, 号 （１）), 別表 tables and the document facts. Renderers (adapters.pdf, adapters.docx)
+only lay it out. `annex_text(doc)` gives the plain text used to compare versions.
+
+All snapshot strings are untrusted; they are carried as plain text and never interpreted here —
+placeholders are filled in one pass over the article *templates* only, so a value that looks like
+``{vendor.name}`` stays literal.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable, Mapping
+
+from .annex_articles import ALL_KINDS, ARTICLES
+from .wareki import format_wareki
+
+__all__ = [
+    "AnnexCompositionError",
+    "AnnexDocument",
+    "Article",
+    "ClauseQuote",
+    "Item",
+    "Paragraph",
+    "Party",
+    "Table",
+    "TableBlock",
+    "annex_text",
+    "compose_annex",
+    "full_width_digits",
+    "CONDITIONS",
+]
+
+TITLE = "情報セキュリティに関する特記事項"
+
+KIND_LABELS = {
+    "outsourcing": "業務委託",
+    "cloud": "外部サービス（クラウドサービス）の利用",
+    "social_media": "ソーシャルメディアサービスの運用",
+}
+# Which paragraph of the organisation's clause each engagement kind cites.
+KIND_CLAUSE_PARAGRAPH = {
+    "outsourcing": "outsourcing",
+    "cloud": "external_services",
+    "social_media": "social_media",
+}
+RATING_LABELS = {"pass": "適合", "conditional": "条件付き適合"}
+
+
+class AnnexCompositionError(ValueError):
+    """The snapshot or an organisation override cannot make a valid annex (message in Japanese)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Document model (immutable; what every renderer receives)
+
+
+@dataclass(frozen=True)
+class Item:
+    """号: label is （１）."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """項: the first has no label, the second onwards ２, ３ … (full-width)."""
+
+    number: int
+    label: str
+    text: str
+    items: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    key: str
+    number: int
+    label: str  # 第1条
+    heading: str
+    paragraphs: tuple[Paragraph, ...]
+
+    @property
+    def title(self) -> str:
+        """「第1条（総則）」"""
+        return f"{self.label}（{self.heading}）"
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    caption: str | None
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    widths: tuple[int, ...] = ()  # relative column widths (percent); renderers may ignore
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    number: int
+    label: str  # 別表１
+    title: str
+    blocks: tuple[TableBlock, ...]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.label}　{self.title}"
+
+
+@dataclass(frozen=True)
+class Party:
+    label: str  # 甲 / 乙
+    name: str
+    title: str = ""  # 玉名市長 / 代表取締役 山田太郎
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class ClauseQuote:
+    source: str  # 玉名市情報セキュリティ基本方針 (8)「業務委託と…」
+    paragraphs: tuple[tuple[str, str], ...]  # (kind label, quoted text)
+
+
+@dataclass(frozen=True)
+class AnnexDocument:
+    title: str
+    document_id: str
+    version: int
+    issued_on: date
+    issued_on_wareki: str
+    answers_sha256: str
+    party_a: Party
+    party_b: Party
+    summary: tuple[tuple[str, str], ...]
+    preamble: str
+    clause_quote: ClauseQuote | None
+    articles: tuple[Article, ...]
+    tables: tuple[Table, ...]
+    kinds: tuple[str, ...]
+    rating: str
+    memorandum: bool = False
+    closing: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def article(self, key: str) -> Article:
+        for a in self.articles:
+            if a.key == key:
+                return a
+        raise KeyError(key)
+
+    def table(self, key: str) -> Table:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    @property
+    def article_keys(self) -> tuple[str, ...]:
+        return tuple(a.key for a in self.articles)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+_FW = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def full_width_digits(n: int | str) -> str:
+    return str(n).translate(_FW)
+
+
+def _s(value: Any) -> str:
+    """Untrusted value → plain text ('' for None)."""
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _date(value: Any, what: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError) as exc:
+        raise AnnexCompositionError(f"{what}の日付が正しくありません: {value!r}") from exc
+
+
+def _join_names(names: list[str]) -> str:
+    quoted = [f"「{n}」" for n in names]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return "、".join(quoted[:-1]) + "及び" + quoted[-1]
+
+
+def _facts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    engagement = snapshot.get("engagement") or {}
+    kinds = tuple(k for k in ALL_KINDS if k in (engagement.get("kinds") or ()))
+    unknown = set(engagement.get("kinds") or ()) - set(ALL_KINDS)
+    if unknown:
+        raise AnnexCompositionError(f"不明な案件区分です: {sorted(unknown)}")
+    if not kinds:
+        raise AnnexCompositionError("案件区分（業務委託・外部サービス・ソーシャルメディア）が指定されていません")
+    sub = snapshot.get("subcontracting") or {}
+    subcontractors = [s for s in (sub.get("subcontractors") or []) if _s(s.get("name"))]
+    cloud = snapshot.get("cloud") or {}
+    return {
+        "kinds": kinds,
+        "subcontracting": bool(sub.get("declared")) and bool(subcontractors),
+        "subcontractors": subcontractors,
+        "cloud_high": "cloud" in kinds and bool(cloud.get("high")),
+        "personal_data": bool(engagement.get("personal_data")),
+        "my_number": bool(engagement.get("my_number")),
+        "findings": bool(snapshot.get("findings")),
+    }
+
+
+def _conditions(facts: Mapping[str, Any]) -> dict[str, bool]:
+    return {
+        "subcontracting": facts["subcontracting"],
+        "no_subcontracting": not facts["subcontracting"],
+        "cloud_high": facts["cloud_high"],
+        "cloud_low": "cloud" in facts["kinds"] and not facts["cloud_high"],
+        "personal_data": facts["personal_data"],
+        "my_number": facts["my_number"],
+        "findings": facts["findings"],
+    }
+
+
+#: condition names an article's "when" may use
+CONDITIONS = ("subcontracting", "no_subcontracting", "cloud_high", "cloud_low", "personal_data",
+              "my_number", "findings")
+
+
+def _applies(spec: Mapping[str, Any], facts: Mapping[str, Any], conds: Mapping[str, bool]) -> bool:
+    kinds = spec.get("kinds")
+    if kinds and not set(kinds) & set(facts["kinds"]):
+        return False
+    for name in spec.get("when") or ():
+        if name not in conds:
+            raise AnnexCompositionError(f"条項 {spec.get('key')} の条件 {name!r} は使えません（{', '.join(CONDITIONS)}）")
+        if not conds[name]:
+            return False
+    return True
+
+
+def _check_paragraphs(key: str, paragraphs: Any) -> list:
+    if not isinstance(paragraphs, list | tuple) or not paragraphs:
+        raise AnnexCompositionError(f"条項 {key} の paragraphs は1つ以上の項のリストにしてください")
+    for p in paragraphs:
+        if isinstance(p, str):
+            continue
+        if (isinstance(p, Mapping) and isinstance(p.get("text"), str)
+                and all(isinstance(i, str) for i in p.get("items") or ())):
+            continue
+        raise AnnexCompositionError(f"条項 {key} の項の形式が正しくありません: {p!r}")
+    return list(paragraphs)
+
+
+def _article_specs(overrides: Mapping[str, Any] | None) -> list[dict]:
+    """The library with the organisation's overrides applied (replace, omit, add)."""
+    specs = [copy.deepcopy(dict(a)) for a in ARTICLES]
+    by_key = {s["key"]: s for s in specs}
+    additions: list[dict] = []
+    for key, change in (overrides or {}).items():
+        if not isinstance(change, Mapping):
+            raise AnnexCompositionError(f"articles_override[{key!r}] の形式が正しくありません")
+        if key in by_key:
+            spec = by_key[key]
+            if change.get("omit"):
+                spec["omit"] = True
+                continue
+            if "heading" in change:
+                spec["heading"] = str(change["heading"])
+            if "paragraphs" in change:
+                spec["paragraphs"] = _check_paragraphs(key, change["paragraphs"])
+            for extra in ("kinds", "when"):
+                if extra in change:
+                    spec[extra] = list(change[extra])
+        else:
+            if change.get("omit"):
+                continue  # omitting an article the library does not have: nothing to do
+            if not change.get("heading"):
+                raise AnnexCompositionError(f"追加条項 {key} に見出し（heading）がありません")
+            additions.append({
+                "key": key,
+                "heading": str(change["heading"]),
+                "paragraphs": _check_paragraphs(key, change.get("paragraphs")),
+                "kinds": list(change.get("kinds") or ()),
+                "when": list(change.get("when") or ()),
+                "after": change.get("after"),
+            })
+    for add in additions:
+        after = add.pop("after", None)
+        if after and after in by_key:
+            idx = specs.index(by_key[after]) + 1
+            specs.insert(idx, add)
+        elif after is None or after == "":
+            # default: before 協議 (the closing article) when present, else at the end
+            idx = specs.index(by_key["consultation"]) if "consultation" in by_key else len(specs)
+            specs.insert(idx, add)
+        else:
+            raise AnnexCompositionError(f"追加条項 {add['key']} の after={after!r} に該当する条項がありません")
+        by_key[add["key"]] = add
+    return [s for s in specs if not s.get("omit")]
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z0-9_]+)+)\}")
+
+
+def _fill(template: str, values: Mapping[str, str], where: str) -> str:
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in values:
+            raise AnnexCompositionError(f"{where} の差込項目 {{{name}}} は、この文書では使えません")
+        return values[name]
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+
+
+def _officers_table(snapshot: Mapping[str, Any], facts: Mapping[str, Any], org_name: str,
+                    vendor_name: str) -> list[TableBlock]:
+    municipal = tuple(
+        (_s(o.get("role_title")), _s(o.get("department")), _s(o.get("name")))
+        for o in snapshot.get("municipal_officers") or ()
+    )
+    contractor_rows = []
+    for p in snapshot.get("contractor_people") or ():
+        dept = "　".join(x for x in (_s(p.get("department")), _s(p.get("title"))) if x)
+        contact = "\n".join(x for x in (_s(p.get("phone")), _s(p.get("email"))) if x)
+        contractor_rows.append((_s(p.get("role_title")), dept, _s(p.get("name")), contact))
+    blocks = [
+        TableBlock(f"甲（{org_name}）", ("役割", "所属・職", "氏名"), municipal, (34, 36, 30)),
+        TableBlock(f"乙（{vendor_name}）", ("役割", "所属・役職", "氏名", "連絡先"),
+                   tuple(contractor_rows), (24, 28, 20, 28)),
+        TableBlock("作業場所等", ("区分", "場所"),
+                   (("作業場所", _s(snapshot.get("work_site")) or "—"),
+                    ("データ保管場所", _s(snapshot.get("data_storage_site")) or "—")), (24, 76)),
+    ]
+    if facts["subcontracting"]:
+        blocks.append(TableBlock(
+            "再委託先", ("名称", "所在地", "再委託の範囲"),
+            tuple((_s(s.get("name")), _s(s.get("address")), _s(s.get("scope")))
+                  for s in facts["subcontractors"]), (30, 35, 35)))
+    return blocks
+
+
+def _accounts_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
+    rows = tuple(
+        (_s(a.get("service")), _s(a.get("account")), _s(a.get("section")), _s(a.get("owner")))
+        for a in snapshot.get("social_accounts") or ()
+    )
+    return [TableBlock(None, ("サービス", "アカウント", "運用所管課", "責任者"), rows, (20, 27, 20, 33))]
+
+
+def _findings_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
+    rows = []
+    for i, f in enumerate(snapshot.get("findings") or (), start=1):
+        title = _s(f.get("title"))
+        qid = _s(f.get("question_id"))
+        deadline = f.get("deadline")
+        rows.append((
+            full_width_digits(i),
+            f"{title}（{qid}）" if qid else title,
+            _s(f.get("remediation")),
+            format_wareki(_date(deadline, "是正期限")) if deadline else "甲が別に定める日",
+        ))
+    return [TableBlock(None, ("番号", "確認項目", "是正の内容", "期限"), tuple(rows), (7, 31, 43, 19))]
+
+
+# ---------------------------------------------------------------------------------------------
+# compose
+
+
+def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
+    """Build the annex from a snapshot (see module docstring). Deterministic: same input, same output."""
+    org = snapshot.get("organisation") or {}
+    vendor = snapshot.get("vendor") or {}
+    engagement = snapshot.get("engagement") or {}
+    clause = org.get("clause") or {}
+    cloud = snapshot.get("cloud") or {}
+    facts = _facts(snapshot)
+    conds = _conditions(facts)
+
+    org_name = _s(org.get("name"))
+    vendor_name = _s(vendor.get("name"))
+    if not org_name or not vendor_name:
+        raise AnnexCompositionError("甲（団体名）と乙（事業者名）は必須です")
+    issued_on = _date(snapshot.get("issued_on"), "発行日")
+
+    # 別表 (numbered in order of appearance)
+    table_specs: list[tuple[str, str, list[TableBlock]]] = [
+        ("officers", "責任者等一覧", _officers_table(snapshot, facts, org_name, vendor_name)),
+    ]
+    if "social_media" in facts["kinds"]:
+        table_specs.append(("accounts", "ソーシャルメディアのアカウント及び責任者", _accounts_table(snapshot)))
+    if facts["findings"]:
+        table_specs.append(("findings", "是正事項", _findings_table(snapshot)))
+    tables = tuple(
+        Table(key, n, f"別表{full_width_digits(n)}", title, tuple(blocks))
+        for n, (key, title, blocks) in enumerate(table_specs, start=1)
+    )
+
+    # articles that apply, numbered
+    specs = [s for s in _article_specs(org.get("articles_override")) if _applies(s, facts, conds)]
+    numbers = {s["key"]: i for i, s in enumerate(specs, start=1)}
+
+    values: dict[str, str] = {
+        "organisation.name": org_name,
+        "organisation.head_title": _s(org.get("head_title")),
+        "organisation.policy_title": _s(org.get("policy_title")) or "情報セキュリティ基本方針",
+        "vendor.name": vendor_name,
+        "engagement.title": _s(engagement.get("title")),
+        "engagement.reference": _s(engagement.get("reference")),
+        "subcontractors.names": _join_names([_s(s.get("name")) for s in facts["subcontractors"]]),
+    }
+    if "cloud" in facts["kinds"]:
+        values["cloud.service_name"] = _s(cloud.get("service_name")) or "本業務に係る外部サービス"
+        for key, label in (("data_location", "データの保存場所"), ("governing_law", "準拠法"),
+                           ("court", "管轄裁判所")):
+            if _s(cloud.get(key)):
+                values[f"cloud.{key}"] = _s(cloud.get(key))
+            elif facts["cloud_high"]:
+                raise AnnexCompositionError(f"機密性2以上の外部サービスには{label}（cloud.{key}）が必要です")
+    values.update({f"article.{k}": f"第{n}条" for k, n in numbers.items()})
+    values.update({f"table.{t.key}": t.label for t in tables})
+
+    articles = []
+    for spec in specs:
+        key = spec["key"]
+        where = f"第{numbers[key]}条（{spec['heading']}）"
+        paragraphs = []
+        for pi, p in enumerate(spec["paragraphs"], start=1):
+            text, items = (p, ()) if isinstance(p, str) else (p["text"], p.get("items") or ())
+            paragraphs.append(Paragraph(
+                number=pi,
+                label="" if pi == 1 else full_width_digits(pi),
+                text=_fill(text, values, where),
+                items=tuple(Item(f"（{full_width_digits(ii)}）", _fill(it, values, where))
+                            for ii, it in enumerate(items, start=1)),
+            ))
+        articles.append(Article(key, numbers[key], f"第{numbers[key]}条", _fill(spec["heading"], values, where),
+                                tuple(paragraphs)))
+
+    # preamble: the organisation's own clause
+    policy_title = values["organisation.policy_title"]
+    clause_ref = " ".join(x for x in (policy_title, _s(clause.get("number"))) if x)
+    clause_title = _s(clause.get("title"))
+    citation = f"{clause_ref}「{clause_title}」" if clause_title else clause_ref
+    period_start, period_end = engagement.get("period_start"), engagement.get("period_end")
+    preamble = (
+        f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
+        f"「{values['engagement.title']}」に係る契約（以下「本契約」という。）の履行に当たり、"
+        f"{citation}に定めるところにより、情報セキュリティの確保に関し、次のとおり特記事項を定める。"
+    )
+    quoted = []
+    paragraphs_by_kind = clause.get("paragraphs") or {}
+    for kind in facts["kinds"]:
+        text = _s(paragraphs_by_kind.get(KIND_CLAUSE_PARAGRAPH[kind]))
+        if text and text not in (q[1] for q in quoted):
+            quoted.append((KIND_LABELS[kind], text))
+    clause_quote = ClauseQuote(citation, tuple(quoted)) if quoted else None
+
+    summary = [
+        ("契約件名", values["engagement.title"]),
+        ("契約番号", values["engagement.reference"]),
+    ]
+    if period_start or period_end:
+        start = format_wareki(_date(period_start, "契約期間")) if period_start else ""
+        end = format_wareki(_date(period_end, "契約期間")) if period_end else ""
+        summary.append(("契約期間", f"{start}から{end}まで"))
+    summary.append(("区分", "・".join(KIND_LABELS[k] for k in facts["kinds"])))
+    conf = engagement.get("confidentiality")
+    if conf is not None:
+        summary.append(("取り扱う情報", f"機密性{full_width_digits(conf)}"
+                        + ("（個人情報を含む）" if facts["personal_data"] else "")
+                        + ("（特定個人情報を含む）" if facts["my_number"] else "")))
+    rating = _s(snapshot.get("rating")) or "pass"
+    if rating not in RATING_LABELS:
+        raise AnnexCompositionError(f"不明な判定です: {rating!r}")
+    summary.append(("確認結果", RATING_LABELS[rating]))
+
+    memorandum = bool(snapshot.get("memorandum"))
+    closing = ("本特記事項の締結を証するため、本書２通を作成し、甲乙記名押印の上、各自その１通を保有する。"
+               if memorandum else None)
+
+    return AnnexDocument(
+        title=TITLE,
+        document_id=_s(snapshot.get("document_id")),
+        version=int(snapshot.get("version") or 1),
+        issued_on=issued_on,
+        issued_on_wareki=format_wareki(issued_on),
+        answers_sha256=_s(snapshot.get("answers_sha256")),
+        party_a=Party("甲", org_name, _s(org.get("head_title")), _s(org.get("address"))),
+        party_b=Party("乙", vendor_name, _s(vendor.get("representative")), _s(vendor.get("address"))),
+        summary=tuple(summary),
+        preamble=preamble,
+        clause_quote=clause_quote,
+        articles=tuple(articles),
+        tables=tables,
+        kinds=facts["kinds"],
+        rating=rating,
+        memorandum=memorandum,
+        closing=closing,
+        metadata={"organisation_slug": _s(org.get("slug")),
+                  "engagement_reference": values["engagement.reference"],
+                  "corporate_number": _s(vendor.get("corporate_number"))},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# plain text
+
+
+def _article_lines(article: Article) -> Iterable[str]:
+    yield article.title
+    for p in article.paragraphs:
+        yield f"{p.label}　{p.text}" if p.label else p.text
+        for it in p.items:
+            yield f"　{it.label}　{it.text}"
+
+
+def annex_text(doc: AnnexDocument) -> str:
+    """Plain text of the annex body (title, preamble, cited clause, articles, 別表, closing).
+
+    Document id, version, issue date and hash are left out so that two versions diff on content.
+    """
+    lines = [doc.title, "", doc.preamble]
+    if doc.clause_quote:
+        lines += ["", f"（参考）{doc.clause_quote.source}（抜粋）"]
+        lines += [f"　{label}：{text}" for label, text in doc.clause_quote.paragraphs]
+    for article in doc.articles:
+        lines.append("")
+        lines.extend(_article_lines(article))
+    for table in doc.tables:
+        lines += ["", table.heading]
+        for block in table.blocks:
+            if block.caption:
+                lines.append(f"［{block.caption}］")
+            lines.append("\t".join(block.columns))
+            lines.extend("\t".join(c.replace("\n", " ") for c in row) for row in block.rows)
+    if doc.closing:
+        lines += ["", doc.closing]
+    return "\n".join(lines) + "\n"

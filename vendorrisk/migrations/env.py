@@ -1,0 +1,28 @@
+"""Alembic environment: the connection is handed in by `vendorrisk.migrate`."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from vendorrisk import models  # noqa: F401  (registers the tables)
+from vendorrisk.extensions import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; use `vendorrisk db upgrade`")
+run_migrations_online()

@@ -1,0 +1,464 @@
+"""SQLAlchemy 2 typed models.
+
+Lifecycle rules live on the models (`Invitation.revoke()`, `Response.submit()` ...) and raise
+`StateError` on an illegal move; multi-step workflows live in `vendorrisk.services`.
+Times are stored in UTC (aware datetimes) and shown in Asia/Tokyo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("admin", "procurement", "reviewer", "legal")
+ROLE_LABELS = {
+    "admin": "管理者",
+    "procurement": "所管課・契約担当",
+    "reviewer": "情報セキュリティ担当",
+    "legal": "法務・契約担当",
+}
+KINDS = ("outsourcing", "cloud", "social_media")
+KIND_LABELS = {
+    "outsourcing": "業務委託",
+    "cloud": "外部サービス（クラウドサービス）",
+    "social_media": "ソーシャルメディアサービス",
+}
+ENGAGEMENT_STATES = ("draft", "invited", "submitted", "approved", "rejected")
+ENGAGEMENT_STATE_LABELS = {
+    "draft": "下書き",
+    "invited": "回答依頼中",
+    "submitted": "審査待ち",
+    "approved": "承認済み",
+    "rejected": "差戻し",
+}
+
+
+class StateError(Exception):
+    """An illegal lifecycle move; the message is Japanese and safe to show."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset by itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Title of the party 甲 in contracts, e.g. 玉名市長; defaults to the organisation name.
+    head_title: Mapped[str] = mapped_column(String(200), default="")
+    policy_title: Mapped[str] = mapped_column(String(300))
+    policy_text: Mapped[str] = mapped_column(Text)
+    enacted_as_written: Mapped[str | None] = mapped_column(String(100))
+    enacted_on: Mapped[dt.date | None] = mapped_column(Date)
+    bodies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    clause_number: Mapped[str] = mapped_column(String(40))
+    clause_title: Mapped[str] = mapped_column(String(200))
+    # {"outsourcing": str | None, "external_services": str | None, "social_media": str | None}
+    clause_paragraphs: Mapped[dict[str, str | None]] = mapped_column(JSON)
+    obligations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Per-organisation settings: {"thresholds": {...}, "articles_override": {...}}
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    officers: Mapped[list[Officer]] = relationship(
+        back_populates="organisation", order_by="Officer.id", cascade="all, delete-orphan"
+    )
+
+
+OFFICER_ROLES = {
+    "ciso": "最高情報セキュリティ責任者",
+    "chief_security": "統括情報セキュリティ責任者",
+    "security_officer": "情報セキュリティ責任者",
+    "security_manager": "情報セキュリティ管理者",
+    "system_manager": "情報システム管理者",
+    "external_service_manager": "外部サービス管理者",
+    "sns_owner": "ソーシャルメディアサービス責任者",
+}
+
+
+class Officer(db.Model):
+    """A named municipal officer in the organisation's registry (titles vary per municipality)."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    role_title: Mapped[str] = mapped_column(String(100))  # as the organisation writes it
+    name: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+
+    organisation: Mapped[Organisation] = relationship(back_populates="officers")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin','procurement','reviewer','legal')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+class Vendor(db.Model):
+    """A contractor or service provider (委託事業者), registered by one organisation."""
+
+    __tablename__ = "vendors"
+    __table_args__ = (UniqueConstraint("organisation_id", "corporate_number", name="org_corporate_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    corporate_number: Mapped[str | None] = mapped_column(String(13))  # 法人番号, check digit validated
+    address: Mapped[str] = mapped_column(String(300), default="")
+    representative: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Engagement(db.Model):
+    """A 委託案件: one contract or service use, classified, with its municipal officers."""
+
+    __tablename__ = "engagements"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "reference", name="org_reference"),
+        CheckConstraint("confidentiality BETWEEN 1 AND 3", name="confidentiality"),
+        CheckConstraint("integrity BETWEEN 1 AND 2", name="integrity"),
+        CheckConstraint("availability BETWEEN 1 AND 2", name="availability"),
+        CheckConstraint(
+            "state IN ('draft','invited','submitted','approved','rejected')", name="state"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40))  # 案件番号, unique within the organisation
+    title: Mapped[str] = mapped_column(String(200))
+    kinds: Mapped[list[str]] = mapped_column(JSON)  # subset of KINDS
+    confidentiality: Mapped[int] = mapped_column(Integer, default=2)
+    integrity: Mapped[int] = mapped_column(Integer, default=1)
+    availability: Mapped[int] = mapped_column(Integer, default=1)
+    personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    my_number: Mapped[bool] = mapped_column(Boolean, default=False)
+    network_segment: Mapped[str | None] = mapped_column(String(30))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    vendor: Mapped[Vendor] = relationship()
+    officer_links: Mapped[list[EngagementOfficer]] = relationship(
+        cascade="all, delete-orphan", order_by="EngagementOfficer.id"
+    )
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="engagement", order_by="Invitation.id"
+    )
+
+    @property
+    def officers(self) -> list[Officer]:
+        return [link.officer for link in self.officer_links]
+
+    @property
+    def kind_labels(self) -> list[str]:
+        return [KIND_LABELS[k] for k in self.kinds]
+
+    @property
+    def state_label(self) -> str:
+        return ENGAGEMENT_STATE_LABELS.get(self.state, self.state)
+
+    def profile(self) -> dict[str, Any]:
+        """The engagement profile that questionnaires' `applies_when` and scoring read."""
+        return {
+            "kinds": list(self.kinds),
+            "confidentiality": self.confidentiality,
+            "integrity": self.integrity,
+            "availability": self.availability,
+            "personal_data": self.personal_data,
+            "my_number": self.my_number,
+            "network_segment": self.network_segment,
+        }
+
+    def current_invitation(self) -> Invitation | None:
+        live = [i for i in self.invitations if i.state != "revoked"]
+        return live[-1] if live else None
+
+
+class EngagementOfficer(db.Model):
+    __tablename__ = "engagement_officers"
+    __table_args__ = (UniqueConstraint("engagement_id", "officer_id", name="engagement_officer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+
+    officer: Mapped[Officer] = relationship()
+
+
+class QuestionnaireVersion(db.Model):
+    """A frozen questionnaire definition; its content hash is its version."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "version", name="questionnaire_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)  # output of domain.questionnaire.freeze
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvitationQuestionnaire(db.Model):
+    __tablename__ = "invitation_questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+
+
+class Invitation(db.Model):
+    """A link sent to a contractor. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint("state IN ('open','submitted','revoked')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient_name: Mapped[str] = mapped_column(String(100), default="")
+    recipient_email: Mapped[str] = mapped_column(String(254))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    engagement: Mapped[Engagement] = relationship(back_populates="invitations")
+    questionnaire_links: Mapped[list[InvitationQuestionnaire]] = relationship(
+        cascade="all, delete-orphan", order_by="InvitationQuestionnaire.position"
+    )
+    response: Mapped[Response | None] = relationship(back_populates="invitation", uselist=False)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def is_usable(self, now: dt.datetime | None = None) -> bool:
+        """Whether the link still opens the portal (open or submitted for reading, not expired)."""
+        now = now or utcnow()
+        return self.state != "revoked" and self.expires_at > now
+
+    def revoke(self) -> None:
+        if self.state == "revoked":
+            raise StateError("この回答依頼はすでに取り消されています。")
+        if self.state == "submitted":
+            raise StateError("回答が提出済みのため、この回答依頼は取り消せません。")
+        self.state = "revoked"
+        self.revoked_at = utcnow()
+
+
+class Response(db.Model):
+    """The contractor's answers to one invitation: a draft until submitted, then frozen."""
+
+    __tablename__ = "responses"
+    __table_args__ = (CheckConstraint("state IN ('draft','submitted')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    # Section ids the contractor marked as finished (「このセクションを完了しました」).
+    completed_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # sha256 of the canonical JSON of the frozen answers; printed on the annex.
+    answers_sha256: Mapped[str | None] = mapped_column(String(64))
+    frozen_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="response")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+    def answer_map(self) -> dict[str, Any]:
+        if self.state == "submitted" and self.frozen_answers is not None:
+            return dict(self.frozen_answers)
+        return {a.question_id: a.value for a in self.answers}
+
+    def ensure_editable(self) -> None:
+        if self.state != "draft":
+            raise StateError("この回答は提出済みのため変更できません。")
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id", name="response_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(120))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class Evidence(db.Model):
+    """An uploaded evidence file, stored under a random name outside static."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(255))  # as uploaded (untrusted, shown escaped)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Assessment(db.Model):
+    """The scored result of a submitted response, and the reviewer's decision on it."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint("rating IN ('pass','conditional','fail')", name="rating"),
+        CheckConstraint("decision IS NULL OR decision IN ('approved','rejected')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), unique=True)
+    score: Mapped[float] = mapped_column()
+    rating: Mapped[str] = mapped_column(String(20))
+    inherent_risk: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # ScoreResult.to_json()
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    response: Mapped[Response] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+    def decide(self, decision: str, user: User, note: str = "") -> None:
+        if self.decision is not None:
+            raise StateError("この審査はすでに判定済みです。")
+        if decision == "approved" and self.rating == "fail":
+            raise StateError("評価が「不適合」のため承認できません。差戻してください。")
+        self.decision = decision
+        self.decision_note = note
+        self.decided_by_id = user.id
+        self.decided_at = utcnow()
+
+
+class Annex(db.Model):
+    """An issued 情報セキュリティ特記事項: immutable bytes with their sha256 and source snapshot."""
+
+    __tablename__ = "annexes"
+    __table_args__ = (UniqueConstraint("engagement_id", "version", name="engagement_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[str] = mapped_column(String(120), unique=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))  # sha256 of the snapshot (inputs)
+    answers_sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)  # article text, for comparing versions
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    engagement: Mapped[Engagement] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only, hash-chained record of every state change and document download."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # "user:3", "contractor:invitation:7", "cli"
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(60))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

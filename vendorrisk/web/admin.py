@@ -1,0 +1,109 @@
+"""Admin: the organisation (policy upload), its officer registry and its users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..domain.policy import PolicyParseError, parse_policy_text, policy_bytes_to_text
+from ..extensions import db
+from ..models import Officer, Organisation, User
+from ..services import audit
+from ..services.organisations import import_policy
+from .auth import hash_password, roles_required
+from .forms import OfficerForm, PolicyUploadForm, UserForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+MAX_POLICY_BYTES = 5 * 1024 * 1024
+
+
+@bp.route("/organisation")
+@roles_required("admin")
+def organisation() -> Any:
+    org = current_user.organisation
+    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    return render_template(
+        "admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
+        officer_form=OfficerForm(), user_form=UserForm(),
+    )
+
+
+@bp.route("/policy", methods=["POST"])
+@roles_required("admin")
+def upload_policy() -> Any:
+    form = PolicyUploadForm()
+    org = current_user.organisation
+    if form.validate_on_submit():
+        upload = form.policy_file.data
+        data = upload.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
+            form.policy_file.errors = ["ファイルが大きすぎます。5MB以下のファイルを選んでください。"]
+        else:
+            try:
+                text = policy_bytes_to_text(data, upload.filename or "policy.txt")
+                parsed = parse_policy_text(text)
+            except PolicyParseError as exc:
+                form.policy_file.errors = [str(exc)]
+            else:
+                slug = form.slug.data or org.slug
+                if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
+                    form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
+                else:
+                    target, created = import_policy(parsed, text, slug=slug)
+                    db.session.commit()
+                    if created:
+                        flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")
+                    else:
+                        flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
+                    return redirect(url_for("admin.organisation"))
+    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    return render_template(
+        "admin/organisation.html", org=org, users=users, policy_form=form, officer_form=OfficerForm(),
+        user_form=UserForm(), form_has_errors=True,
+    ), 400
+
+
+@bp.route("/officers", methods=["POST"])
+@roles_required("admin")
+def add_officer() -> Any:
+    form = OfficerForm()
+    org = current_user.organisation
+    if form.validate_on_submit():
+        officer = Officer(organisation_id=org.id, role=form.role.data, role_title=form.role_title.data,
+                          name=form.name.data, department=form.department.data or "")
+        db.session.add(officer)
+        db.session.flush()
+        audit.record("officer.create", "officer", officer.id, organisation_id=org.id, data={"name": officer.name})
+        db.session.commit()
+        flash("責任者を登録しました。", "success")
+        return redirect(url_for("admin.organisation"))
+    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    return render_template("admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
+                           officer_form=form, user_form=UserForm(), form_has_errors=True), 400
+
+
+@bp.route("/users", methods=["POST"])
+@roles_required("admin")
+def add_user() -> Any:
+    form = UserForm()
+    org = current_user.organisation
+    if form.validate_on_submit():
+        email = form.email.data.lower()
+        if db.session.scalar(select(User.id).filter_by(email=email)):
+            form.email.errors = ["このメールアドレスはすでに登録されています。"]
+        else:
+            user = User(organisation_id=org.id, email=email, name=form.name.data, role=form.role.data,
+                        password_hash=hash_password(form.password.data))
+            db.session.add(user)
+            db.session.flush()
+            audit.record("user.create", "user", user.id, organisation_id=org.id, data={"role": user.role})
+            db.session.commit()
+            flash("利用者を登録しました。", "success")
+            return redirect(url_for("admin.organisation"))
+    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    return render_template("admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
+                           officer_form=OfficerForm(), user_form=form, form_has_errors=True), 400

@@ -1,0 +1,223 @@
+"""Staff forms. Every field has a Japanese label and, where useful, help text; messages say what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..domain import corporate_number
+from ..models import KIND_LABELS, OFFICER_ROLES, ROLE_LABELS
+
+
+def nfkc_strip(value: Any) -> Any:
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def opts(pairs: Any) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False, html_tag="ul")
+    option_widget = CheckboxInput()
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
+)
+
+
+def parse_date_text(raw: str) -> dt.date:
+    """Accepts 2026-12-01, 2026/12/1, 2026年12月1日 and 和暦 (令和8年12月1日), full-width too."""
+    from ..domain.wareki import parse_wareki
+
+    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    return parse_wareki(text)
+
+
+class JapaneseDateField(StringField):
+    """A date typed as text; keeps what the person typed when it cannot be read."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if self.raw and self.raw.strip():
+            try:
+                self.data = parse_date_text(self.raw)
+            except (ValueError, KeyError):
+                self.data = None
+                raise ValueError("日付は「2026-04-01」または「令和8年4月1日」の形で入力してください。")
+
+    def _value(self) -> str:
+        if getattr(self, "raw", None) is not None:
+            return self.raw
+        return self.data.isoformat() if isinstance(self.data, dt.date) else ""
+
+
+def validate_corporate_number(form: FlaskForm, field: Field) -> None:
+    if not field.data:
+        return
+    try:
+        field.data = corporate_number.validate(field.data)
+    except corporate_number.CorporateNumberError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class VendorForm(FlaskForm):
+    name = StringField(
+        "事業者名", filters=[strip],
+        validators=[DataRequired("事業者名を入力してください。"), Length(max=200, message="事業者名は200文字以内で入力してください。")],
+        description="登記上の名称（例：株式会社〇〇）",
+    )
+    corporate_number = StringField(
+        "法人番号", filters=[strip], validators=[Optional(), validate_corporate_number],
+        description="13桁の数字。全角やハイフン入りでも入力できます。個人事業主の方は空欄で構いません。",
+    )
+    address = StringField("所在地", filters=[strip], validators=[Length(max=300, message="所在地は300文字以内で入力してください。")])
+    representative = StringField(
+        "代表者", filters=[strip], validators=[Length(max=200, message="代表者は200文字以内で入力してください。")],
+        description="役職と氏名（例：代表取締役 山田 太郎）",
+    )
+    contact_email = EmailField(
+        "連絡先メールアドレス", filters=[strip],
+        validators=[Optional(), Email("メールアドレスの形式で入力してください（例：info@example.co.jp）。", check_deliverability=False)],
+    )
+
+
+class EngagementForm(FlaskForm):
+    vendor_id = SelectField("委託事業者", coerce=int, validators=[DataRequired("委託事業者を選んでください。")])
+    reference = StringField(
+        "案件番号", filters=[nfkc_strip],
+        validators=[
+            DataRequired("案件番号を入力してください。"),
+            Length(max=40, message="案件番号は40文字以内で入力してください。"),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", message="案件番号は半角英数字とハイフンで入力してください（例：OUT-2026-001）。"),
+        ],
+        description="団体内で重複しない番号（例：OUT-2026-001）",
+    )
+    title = StringField(
+        "件名", filters=[strip],
+        validators=[DataRequired("件名を入力してください。"), Length(max=200, message="件名は200文字以内で入力してください。")],
+    )
+    kinds = MultiCheckboxField(
+        "種別", choices=opts(list(KIND_LABELS.items())),
+        validators=[DataRequired("種別を1つ以上選んでください。")],
+        description="基本方針の「業務委託と外部サービス（クラウドサービス）の利用」のどれに当たるかを選びます。複数選べます。",
+    )
+    confidentiality = RadioField(
+        "機密性", coerce=int, default=2,
+        choices=opts([(3, "機密性3（秘密文書に相当）"), (2, "機密性2（漏えいで住民や業務に影響。個人情報の多く）"), (1, "機密性1")]),
+        validators=[DataRequired("機密性を選んでください。")],
+    )
+    integrity = RadioField("完全性", coerce=int, default=1, choices=opts([(2, "完全性2"), (1, "完全性1")]))
+    availability = RadioField("可用性", coerce=int, default=1, choices=opts([(2, "可用性2"), (1, "可用性1")]))
+    personal_data = BooleanField("個人情報を取り扱う")
+    my_number = BooleanField("マイナンバー（特定個人情報）を取り扱う")
+    network_segment = SelectField(
+        "ネットワーク", choices=opts([("", "該当なし・不明"), ("individual_number", "個人番号利用事務系"), ("lgwan", "LGWAN接続系"), ("internet", "インターネット接続系")]),
+        validators=[Optional()],
+    )
+    period_start = JapaneseDateField("契約期間（開始）", description="例：2026-04-01 または 令和8年4月1日", validators=[Optional()])
+    period_end = JapaneseDateField("契約期間（終了）", description="例：2027-03-31 または 令和9年3月31日", validators=[Optional()])
+    officer_ids = MultiCheckboxField(
+        "本団体の責任者", coerce=int,
+        description="特記事項の責任者一覧に載る職員を選びます（情報セキュリティ管理者など）。",
+    )
+
+    def validate_period_end(self, field: Field) -> None:
+        if field.data and self.period_start.data and field.data < self.period_start.data:
+            raise ValidationError("契約期間（終了）は開始日以降の日付を入力してください。")
+
+
+class InvitationForm(FlaskForm):
+    recipient_name = StringField(
+        "回答者の氏名", filters=[strip], validators=[Length(max=100, message="氏名は100文字以内で入力してください。")],
+        description="事業者側の担当者名（メールの宛名になります）",
+    )
+    recipient_email = EmailField(
+        "回答者のメールアドレス", filters=[strip],
+        validators=[DataRequired("回答者のメールアドレスを入力してください。"),
+                    Email("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。", check_deliverability=False)],
+    )
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        "判定", choices=opts([("approved", "承認する"), ("rejected", "差し戻す")]),
+        validators=[DataRequired("承認するか差し戻すかを選んでください。")],
+    )
+    note = TextAreaField(
+        "判定理由・コメント", filters=[strip],
+        validators=[Length(max=2000, message="コメントは2000文字以内で入力してください。")],
+    )
+
+    def validate_note(self, field: Field) -> None:
+        if self.decision.data == "rejected" and not field.data:
+            raise ValidationError("差し戻す理由を入力してください。")
+
+
+class EmptyForm(FlaskForm):
+    """For POST-only buttons: carries the CSRF token."""
+
+
+class PolicyUploadForm(FlaskForm):
+    policy_file = FileField(
+        "情報セキュリティ基本方針のファイル",
+        description="テキスト（.txt / .md、UTF-8またはShift_JIS）またはテキストを含むPDF。",
+    )
+    slug = StringField(
+        "団体の識別子（英字）", filters=[nfkc_strip],
+        validators=[Optional(), Regexp(r"^[a-z0-9][a-z0-9\-]{1,62}$", message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。")],
+        description="新しい団体を作るときだけ入力します。空欄なら自団体を更新します。",
+    )
+
+    def validate_policy_file(self, field: Field) -> None:
+        if not field.data or not getattr(field.data, "filename", ""):
+            raise ValidationError("基本方針のファイルを選んでください。")
+
+
+class OfficerForm(FlaskForm):
+    role = SelectField("役割", choices=opts(list(OFFICER_ROLES.items())))
+    role_title = StringField("職名（団体での呼び方）", filters=[strip],
+                             validators=[DataRequired("職名を入力してください。"), Length(max=100)],
+                             description="例：情報セキュリティ管理者（総務課長）")
+    name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
+    department = StringField("所属", filters=[strip], validators=[Length(max=200)])
+
+
+class UserForm(FlaskForm):
+    name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
+    email = EmailField("メールアドレス", filters=[strip],
+                       validators=[DataRequired("メールアドレスを入力してください。"),
+                                   Email("メールアドレスの形式で入力してください。", check_deliverability=False)])
+    role = RadioField("役割", choices=opts(list(ROLE_LABELS.items())), validators=[DataRequired("役割を選んでください。")])
+    password = PasswordField("初期パスワード", validators=[DataRequired("初期パスワードを入力してください。"),
+                                                          Length(min=12, message="パスワードは12文字以上にしてください。")])

@@ -1,0 +1,97 @@
+"""Legal (法務・契約担当): annexes by engagement, their versions, downloads (audited)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Annex, Engagement, StateError
+from ..services import annexes as annex_service
+from ..services import audit
+from .auth import roles_required
+from .forms import EmptyForm
+from .staff import org_engagement
+
+bp = Blueprint("legal", __name__, url_prefix="/legal")
+
+
+@bp.route("/")
+@roles_required("legal")
+def index() -> Any:
+    engagements = db.session.scalars(
+        select(Engagement).filter_by(organisation_id=current_user.organisation_id, state="approved").order_by(Engagement.id.desc())
+    ).all()
+    versions = {
+        e.id: db.session.scalars(select(Annex).filter_by(engagement_id=e.id).order_by(Annex.version.desc())).all()
+        for e in engagements
+    }
+    return render_template("legal/index.html", engagements=engagements, versions=versions, form=EmptyForm())
+
+
+@bp.route("/engagements/<int:engagement_id>/annex", methods=["POST"])
+@roles_required("legal")
+def issue(engagement_id: int) -> Any:
+    eng = org_engagement(engagement_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        annex = annex_service.issue_annex(eng, current_user)
+        db.session.commit()
+    except StateError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("legal.index"))
+    flash(f"特記事項（第{annex.version}版）を作成しました。", "success")
+    return redirect(url_for("legal.index"))
+
+
+def _org_annex(annex_id: int) -> Annex:
+    annex = db.session.get(Annex, annex_id)
+    if annex is None or annex.engagement.organisation_id != current_user.organisation_id:
+        abort(404)
+    return annex
+
+
+def content_disposition(filename: str, ascii_fallback: str) -> str:
+    """RFC 6266 / 5987: an ASCII fallback plus the UTF-8 Japanese name."""
+    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@bp.route("/annexes/<int:annex_id>.pdf")
+@roles_required("legal")
+def download(annex_id: int) -> Any:
+    annex = _org_annex(annex_id)
+    audit.record(
+        "annex.download", "annex", annex.id, organisation_id=annex.engagement.organisation_id,
+        data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
+    )
+    db.session.commit()
+    response = Response(annex.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(
+        annex_service.annex_filename(annex), f"annex-{annex.engagement.reference}-v{annex.version}.pdf"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/annexes/<int:annex_id>/compare/<int:other_id>")
+@roles_required("legal")
+def compare(annex_id: int, other_id: int) -> Any:
+    new, old = _org_annex(annex_id), _org_annex(other_id)
+    if new.engagement_id != old.engagement_id:
+        abort(404)
+    diff = list(difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"第{old.version}版", f"第{new.version}版", lineterm=""))
+    return render_template("legal/compare.html", new=new, old=old, diff=diff)
+
+
+@bp.app_errorhandler(StateError)
+def _state_error(error: StateError) -> Any:
+    db.session.rollback()
+    flash(str(error), "error")
+    return redirect(url_for("staff.dashboard"))
