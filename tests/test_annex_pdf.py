@@ -3,13 +3,14 @@
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from vendorrisk.adapters.pdf import (
-    AnnexRenderer, ForbiddenURLError, check_harfbuzz_subset, default_fonts,
+    AnnexRenderer, ForbiddenURLError, check_harfbuzz_subset, default_fonts, unsupported_characters,
 )
 from vendorrisk.domain.annex import annex_text, compose_annex
 from vendorrisk.paths import TEMPLATES_DIR
@@ -190,8 +191,9 @@ def test_pdfa3_attachment_is_the_snapshot(rendered):
 
 def test_deterministic_output(renderer):
     doc = compose_annex(make_snapshot(memorandum=False))
-    a = renderer.pdf(doc)
-    b = renderer.pdf(doc)
+    a = renderer.pdf(doc, attachment_json=b"{}")
+    time.sleep(1.1)  # nothing in the file may come from the clock
+    b = renderer.pdf(doc, attachment_json=b"{}")
     assert pdf_text(a)[1] == pdf_text(b)[1]
     assert a == b  # byte-stable: creation date from issued_on, identifier from the document id
     assert PdfReader(io.BytesIO(a)).metadata["/CreationDate"].startswith("D:20261122000000+09")
@@ -255,3 +257,9 @@ def test_html_is_standalone_and_escaped(renderer, rendered):
     assert "@font-face" in html and default_fonts().regular.as_uri() in html
     assert "serif;" not in html.replace('"VR Annex Serif"', "")  # no generic fallback
     assert "http://" not in html and "https://" not in html
+
+
+def test_unsupported_characters_for_the_check_answers_page():
+    assert unsupported_characters("髙橋 𠮷男　山﨑 ABC-123 〒") == []
+    # U+1F600 (an emoji) is not in Noto Serif CJK: reported once
+    assert unsupported_characters("山田\U0001F600太郎\U0001F600") == ["\U0001F600"]

@@ -1,135 +1,27 @@
-"""vendorrisk: 委託事業者・外部サービスの情報セキュリティ確認から特記事項の作成まで."""
+"""vendorrisk: 委託事業者・外部サービスの情報セキュリティ確認から特記事項の作成まで.
+
+The package itself imports nothing heavy: `create_app` loads Flask and SQLAlchemy on first call,
+so worker processes that only render annexes (bench, job queue) start fast.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
-from . import config as config_module
-from .extensions import csrf, db, limiter, login_manager
-from .paths import STATIC_DIR, TEMPLATES_DIR, default_instance_dir
-
-JST = ZoneInfo("Asia/Tokyo")
-
-
-class UnsafeConfigError(RuntimeError):
-    pass
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Flask:
-    instance_dir = Path(instance_path).resolve() if instance_path else default_instance_dir()
-    app = Flask(
-        __name__,
-        instance_path=str(instance_dir),
-        instance_relative_config=True,
-        template_folder=str(TEMPLATES_DIR),
-        static_folder=str(STATIC_DIR),
-    )
-    app.config.from_mapping(config_module.DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.update(config_module.from_environment())
-    if test_config:
-        app.config.update(test_config)
+    from .app import create_app as _create_app
 
-    if not app.config.get("SECRET_KEY"):
-        if app.config.get("TESTING"):
-            app.config["SECRET_KEY"] = "testing-only-secret"
-        else:
-            raise UnsafeConfigError(
-                f"SECRET_KEY is not set. Run `make setup` (it writes {instance_dir / 'config.py'}) "
-                "or set VENDORRISK_SECRET_KEY."
-            )
-
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.sqlalchemy_url(app.config, instance_dir)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    app.config["OUTBOX_DIR"] = str(instance_dir / "outbox")
-    app.config["UPLOAD_DIR"] = str(instance_dir / "uploads")
-
-    db.init_app(app)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "ログインしてください。"
-    login_manager.login_message_category = "info"
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
-    limiter.init_app(app)
-
-    _register_template_helpers(app)
-    _register_blueprints(app)
-    _register_security_headers(app)
-
-    from .cli import register_cli
-
-    register_cli(app)
-    return app
+    return _create_app(test_config, instance_path=instance_path)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """WAL and foreign keys on every SQLite connection."""
-    module = type(dbapi_connection).__module__
-    if module.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
+def __getattr__(name: str) -> Any:
+    if name in ("UnsafeConfigError", "JST"):
+        from . import app
 
-
-def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, legal, portal, staff
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(staff.bp)
-    app.register_blueprint(portal.bp)
-    app.register_blueprint(legal.bp)
-    app.register_blueprint(admin.bp)
-    errors.register(app)
-
-
-def _register_security_headers(app: Flask) -> None:
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        if request.blueprint == "portal":
-            # Token links must not leak through Referer nor be indexed.
-            response.headers["Referrer-Policy"] = "no-referrer"
-            response.headers["X-Robots-Tag"] = "noindex, nofollow"
-            response.headers["Cache-Control"] = "no-store"
-        else:
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
-
-def _register_template_helpers(app: Flask) -> None:
-    from .domain.wareki import format_wareki
-
-    def jst(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        if value is None:
-            return ""
-        return value.astimezone(JST).strftime(fmt)
-
-    def wareki(value: dt.date | dt.datetime | str | None) -> str:
-        if not value:
-            return ""
-        if isinstance(value, str):
-            value = dt.date.fromisoformat(value)
-        if isinstance(value, dt.datetime):
-            value = value.astimezone(JST).date()
-        return format_wareki(value)
-
-    app.jinja_env.filters["jst"] = jst
-    app.jinja_env.filters["wareki"] = wareki
+        return getattr(app, name)
+    raise AttributeError(name)

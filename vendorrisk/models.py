@@ -110,6 +110,18 @@ class Organisation(db.Model):
         back_populates="organisation", order_by="Officer.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def self_reference(self) -> str:
+        """How the organisation calls itself in questions: 本市, 本町, 本村, 本組合 ..."""
+        for suffix in ("市", "町", "村", "区", "組合"):
+            if self.name.endswith(suffix):
+                return "本" + suffix
+        return "本団体"
+
+    def localize(self, text: str) -> str:
+        """Question banks say 本市; a town or a 組合 reads its own word."""
+        return text.replace("本市", self.self_reference) if text else text
+
 
 OFFICER_ROLES = {
     "ciso": "最高情報セキュリティ責任者",

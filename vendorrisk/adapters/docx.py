@@ -8,6 +8,7 @@ exactly what the PDF shows: title, summary (with the document id, version and an
 from __future__ import annotations
 
 from datetime import datetime
+import zipfile
 from io import BytesIO
 
 from docx import Document
@@ -210,4 +211,17 @@ def render_docx(doc: AnnexDocument) -> bytes:
 
     out = BytesIO()
     document.save(out)
+    return _stable_zip(out.getvalue(), (issued.year, issued.month, issued.day, 0, 0, 0))
+
+
+def _stable_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
+    """python-docx stamps every zip member with the current time: re-pack with the issue date so the
+    same annex gives the same bytes."""
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=date_time)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            dst.writestr(member, src.read(info.filename))
     return out.getvalue()

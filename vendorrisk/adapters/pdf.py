@@ -12,9 +12,11 @@ network, no data:, no other file:// path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -34,6 +36,7 @@ __all__ = [
     "check_harfbuzz_subset",
     "default_fonts",
     "latin_fonts",
+    "unsupported_characters",
 ]
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,36 @@ def latin_fonts() -> FontFiles:
     """DejaVu Serif — only for the Latin-only benchmark floor, never for real annexes."""
     base = Path("/usr/share/fonts/truetype/dejavu")
     return FontFiles("VR Latin Serif", base / "DejaVuSerif.ttf", base / "DejaVuSerif-Bold.ttf")
+
+
+@functools.lru_cache(maxsize=4)
+def _font_coverage(path: str, index: int) -> frozenset[int]:
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.lower().endswith((".ttc", ".otc")):
+        collection = TTCollection(path, lazy=True)
+        try:
+            return frozenset(collection.fonts[index].getBestCmap())
+        finally:
+            collection.close()
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def unsupported_characters(text: str, fonts: FontFiles | None = None) -> list[str]:
+    """Characters of `text` the annex font cannot draw (they would print as tofu), in order, once each.
+
+    For the check-answers page: warn the contractor about a name like one with a rare 異体字, never
+    reject it. The first call loads the font's character map (~0.5 s); later calls are instant.
+    """
+    fonts = fonts or default_fonts()
+    regular, bold = (_font_coverage(str(f), 0) for f in fonts.files)  # face 0 = JP in Noto CJK .ttc
+    missing: dict[str, None] = {}
+    for ch in text or "":
+        if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") and (
+                ord(ch) not in regular or ord(ch) not in bold):
+            missing[ch] = None
+    return list(missing)
 
 
 def check_harfbuzz_subset() -> bool:

@@ -104,8 +104,8 @@ def build_snapshot(engagement: Engagement, *, issued_on: dt.date | None = None) 
         for f in assessment.result.get("findings", []):
             findings.append({
                 "question_id": f.get("question_id", ""),
-                "title": f.get("question_text", ""),
-                "remediation": f.get("remediation", ""),
+                "title": org.localize(f.get("question_text", "")),
+                "remediation": org.localize(f.get("remediation", "")),
                 "deadline": f.get("deadline") or "",
             })
     return {
