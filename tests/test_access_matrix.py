@@ -47,6 +47,7 @@ def _routes(w):
     mine = lambda ok, **kw: {"anonymous": 302, "token": 302, "other_org_admin": 404, **{a: ok for a in STAFF}, **kw}  # noqa: E731
     return [
         ("GET", "/staff/", staff_all),
+        ("GET", "/staff/trace", staff_all),
         ("GET", "/staff/vendors", procurement),
         ("GET", "/staff/vendors/new", procurement),
         ("GET", "/staff/engagements/new", procurement),
@@ -57,7 +58,11 @@ def _routes(w):
         ("GET", "/legal/", legal | {"other_org_admin": 200}),
         ("POST", f"/legal/engagements/{w['eid']}/annex", mine(302, procurement=403, reviewer=403)),
         ("GET", f"/legal/annexes/{w['annex']}.pdf", mine(200, procurement=403, reviewer=403)),
+        ("GET", f"/legal/annexes/{w['annex']}.docx", mine(200, procurement=403, reviewer=403)),
         ("GET", f"/legal/annexes/{w['annex']}/compare/{w['annex']}", mine(200, procurement=403, reviewer=403)),
+        ("GET", "/admin/articles", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 200}),
+        ("GET", "/admin/articles/confidentiality", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302}),
+        ("POST", "/admin/articles/confidentiality/reset", {"procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302}),
         ("GET", "/admin/organisation", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 200}),
         ("POST", "/admin/policy", {"admin": 400, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 400}),
         ("POST", "/admin/officers", {"admin": 400, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 400}),
@@ -75,13 +80,16 @@ def _routes(w):
 def test_access_matrix(app, seed, world, password_hash):
     emails = dict(seed.users)
     failures = []
+    clients = {}
+    for actor in ACTORS:
+        clients[actor] = app.test_client()
+        if actor in emails:
+            assert clients[actor].post("/login", data={"email": emails[actor], "password": "correct-horse-battery-2026"}).status_code == 302
     for method, url, expected in _routes(world):
         for actor in ACTORS:
             if actor not in expected:
                 continue
-            client = app.test_client()
-            if actor in emails:
-                assert client.post("/login", data={"email": emails[actor], "password": "correct-horse-battery-2026"}).status_code == 302
+            client = clients[actor]
             target = url.replace("{token}", world["token"])
             response = client.open(target, method=method, data={})
             if response.status_code != expected[actor]:

@@ -82,3 +82,25 @@ def test_annex_render_writes_the_organisations_own_annex(demo_instance, tmp_path
     assert "業務委託を行う場合には、委託事業者を選定し、情報セキュリティ要件を明記した契約を締結し" in text
     r = run(["annex", "render", "--org", "nanbu-town-aomori", "--engagement", "NOPE", "--out", str(out)], instance)
     assert r.returncode != 0 and "NOPE" in r.stderr
+
+
+def test_trace_covers_every_obligation_of_all_five_organisations(demo_instance):
+    instance, _ = demo_instance
+    for org in ("tamana-city", "ryugasaki-eisei-kumiai", "nanbu-town-aomori", "ichikawa-city", "ome-city"):
+        r = run(["questionnaires", "trace", "--org", org, "--json"], instance)
+        assert r.returncode == 0, (org, r.stdout, r.stderr)
+        traced = json.loads(r.stdout)
+        assert len(traced) == 8, org
+        assert all(traced[key] for key in traced), (org, [k for k, v in traced.items() if not v])
+
+
+def test_annex_render_docx(demo_instance, tmp_path):
+    from docx import Document
+
+    instance, _ = demo_instance
+    out = tmp_path / "annex.docx"
+    r = run(["annex", "render", "--org", "ome-city", "--engagement", "SNS-2026-001", "--format", "docx", "--out", str(out)], instance)
+    assert r.returncode == 0, r.stderr
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "情報セキュリティに関する特記事項" in text and "第1条" in text
+    assert "ソーシャルメディアサービスを利用する場合には" in text

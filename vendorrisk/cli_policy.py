@@ -8,20 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from vendorrisk.domain.policy import OBLIGATION_KEYS, ParsedPolicy, PolicyParseError, parse_policy_file
-
-# Japanese labels for the human-readable summary.
-_OBLIGATION_LABELS: dict[str, str] = {
-    "outsourcing.select": "委託事業者の選定",
-    "outsourcing.contract": "セキュリティ要件を明記した契約の締結",
-    "outsourcing.verify": "委託先の対策確保の確認",
-    "outsourcing.measures": "契約に基づく措置",
-    "cloud.rules": "外部サービス利用に係る規定の整備",
-    "social.procedure": "ソーシャルメディアの運用手順",
-    "social.content": "発信できる情報の規定",
-    "social.owner": "アカウントごとの責任者",
-}
-
+from vendorrisk.domain.policy import OBLIGATION_KEYS, OBLIGATION_LABELS, ParsedPolicy, PolicyParseError, parse_policy_file
 
 def _summary(policy: ParsedPolicy) -> str:
     clause = policy.clause
@@ -46,7 +33,7 @@ def _summary(policy: ParsedPolicy) -> str:
     lines.append(f"義務の記載: {len(clause.obligations)}/{len(OBLIGATION_KEYS)} 件")
     for key in OBLIGATION_KEYS:
         mark = "○" if key in clause.obligations else "×"
-        lines.append(f"  {mark} {_OBLIGATION_LABELS[key]} ({key})")
+        lines.append(f"  {mark} {OBLIGATION_LABELS[key]} ({key})")
     return "\n".join(lines)
 
 

@@ -552,3 +552,38 @@ def annex_text(doc: AnnexDocument) -> str:
     if doc.closing:
         lines += ["", doc.closing]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# checking an organisation's article overrides before they are saved
+
+
+def sample_snapshot(articles_override: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A snapshot that switches every article on (all kinds, 機密性2 cloud, 再委託, findings)."""
+    return {
+        "document_id": "VR-sample-1", "version": 1, "issued_on": "2026-04-01", "answers_sha256": "0" * 64,
+        "organisation": {
+            "name": "見本市", "slug": "sample", "policy_title": "見本市情報セキュリティ基本方針", "head_title": "見本市長",
+            "clause": {"number": "(8)", "title": "業務委託と外部サービス（クラウドサービス）の利用",
+                       "paragraphs": {"outsourcing": "業務委託を行う場合には…", "external_services": "外部サービスを利用する場合には…",
+                                      "social_media": "ソーシャルメディアサービスを利用する場合には…"}},
+            "articles_override": dict(articles_override or {}),
+        },
+        "vendor": {"name": "見本株式会社", "corporate_number": "", "address": "", "representative": ""},
+        "engagement": {"reference": "S-1", "title": "見本業務", "kinds": list(("outsourcing", "cloud", "social_media")),
+                       "confidentiality": 2, "personal_data": True, "my_number": True,
+                       "period_start": "2026-04-01", "period_end": "2027-03-31"},
+        "municipal_officers": [{"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "見本 一郎", "department": "総務課長"}],
+        "contractor_people": [{"role": "responsible_manager", "role_title": "業務責任者", "name": "見本 二郎"}],
+        "work_site": "見本", "data_storage_site": "見本",
+        "subcontracting": {"declared": True, "subcontractors": [{"name": "見本下請株式会社", "address": "", "scope": ""}]},
+        "cloud": {"high": True, "service_name": "見本クラウド", "data_location": "日本国内", "governing_law": "日本法", "court": "見本地方裁判所"},
+        "social_accounts": [{"service": "X", "account": "@sample", "section": "広報課", "owner": "広報課長"}],
+        "findings": [{"question_id": "x", "title": "見本", "remediation": "見本", "deadline": "2026-05-01"}],
+        "rating": "conditional", "memorandum": True,
+    }
+
+
+def check_overrides(articles_override: Mapping[str, Any]) -> AnnexDocument:
+    """Compose the sample annex with these overrides; raises AnnexCompositionError when they are unusable."""
+    return compose_annex(sample_snapshot(articles_override))

@@ -53,6 +53,25 @@ OBLIGATION_KEYS: tuple[str, ...] = (
     "social.owner",
 )
 
+# Japanese names of the obligations, for summaries and the traceability page.
+OBLIGATION_LABELS: dict[str, str] = {
+    "outsourcing.select": "委託事業者の選定",
+    "outsourcing.contract": "セキュリティ要件を明記した契約の締結",
+    "outsourcing.verify": "委託先の対策確保の確認",
+    "outsourcing.measures": "契約に基づく措置",
+    "cloud.rules": "外部サービス利用に係る規定の整備",
+    "social.procedure": "ソーシャルメディアの運用手順",
+    "social.content": "発信できる情報の規定",
+    "social.owner": "アカウントごとの責任者",
+}
+
+# Which paragraph of the clause each obligation comes from.
+OBLIGATION_PARAGRAPH: dict[str, str] = {
+    "outsourcing": "outsourcing",
+    "cloud": "external_services",
+    "social": "social_media",
+}
+
 #: The clause title in the current MIC guideline wording.
 CLAUSE_TITLE = "業務委託と外部サービス（クラウドサービス）の利用"
 #: Older / shorter titles that are accepted as well (listed in error messages).

@@ -65,7 +65,7 @@ def _submitted_invitation(engagement: Engagement) -> Invitation:
     raise StateError("提出済みの回答がないため、特記事項を作成できません。")
 
 
-def build_snapshot(engagement: Engagement, *, issued_on: dt.date | None = None) -> dict[str, Any]:
+def build_snapshot(engagement: Engagement, *, issued_on: dt.date | None = None, memorandum: bool = False) -> dict[str, Any]:
     """Everything the annex shows, as plain JSON-able data (version fields filled in by issue_annex)."""
     if engagement.state != "approved":
         raise StateError("承認済みの案件だけ特記事項を作成できます。")
@@ -157,7 +157,7 @@ def build_snapshot(engagement: Engagement, *, issued_on: dt.date | None = None) 
         "findings": findings,
         "rating": assessment.rating,
         "questionnaires": [f"{q.id}@{q.version}" for q in invitation_questionnaires(invitation)],
-        "memorandum": False,
+        "memorandum": memorandum,
     }
 
 
@@ -167,9 +167,12 @@ def _content_key(snapshot: dict[str, Any]) -> str:
     return canonical_sha256(core)
 
 
-def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: dt.date | None = None) -> Annex:
-    """The current annex: the latest stored version if nothing changed, else a new version."""
-    snapshot = build_snapshot(engagement, issued_on=issued_on)
+def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: dt.date | None = None,
+                memorandum: bool = False) -> Annex:
+    """The current annex: the latest stored version if nothing changed, else a new version.
+
+    `memorandum` adds the 記名押印 block for a standalone 覚書."""
+    snapshot = build_snapshot(engagement, issued_on=issued_on, memorandum=memorandum)
     key = _content_key(snapshot)
     latest = db.session.scalar(
         select(Annex).filter_by(engagement_id=engagement.id).order_by(Annex.version.desc()).limit(1)
@@ -206,6 +209,14 @@ def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: 
     return annex
 
 
-def annex_filename(annex: Annex) -> str:
+def annex_filename(annex: Annex, suffix: str = "pdf") -> str:
     eng = annex.engagement
-    return f"情報セキュリティ特記事項_{eng.reference}_{eng.title}_v{annex.version}.pdf"
+    title = "".join(ch for ch in eng.title if ch not in '\\/:*?"<>|\r\n\t')[:60]
+    return f"情報セキュリティ特記事項_{eng.reference}_{title}_第{annex.version}版.{suffix}"
+
+
+def annex_docx(annex: Annex) -> bytes:
+    """The same annex as DOCX for legal redlining, recomposed from its stored snapshot."""
+    from ..adapters.docx import render_docx
+
+    return render_docx(annex_domain.compose_annex(annex.snapshot))

@@ -50,14 +50,14 @@ class NotFound(Exception):
 
 
 @lru_cache(maxsize=4)
-def _load_definitions(directory: str, stamp: tuple[tuple[str, float], ...]) -> dict[str, qdef.Questionnaire]:
+def _load_definitions(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, qdef.Questionnaire]:
     return qdef.load_all(Path(directory))
 
 
 def current_definitions(directory: Path | None = None) -> dict[str, qdef.Questionnaire]:
-    """The definitions on disk, reloaded when a file changes (mtime)."""
-    directory = directory or QUESTIONNAIRES_DIR
-    stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in directory.glob("*.yaml")))
+    """The definitions on disk (config QUESTIONNAIRES_DIR), reloaded when a file changes (mtime)."""
+    directory = directory or Path(current_app.config.get("QUESTIONNAIRES_DIR") or QUESTIONNAIRES_DIR)
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.yaml")))
     return _load_definitions(str(directory), stamp)
 
 

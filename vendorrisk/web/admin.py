@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from sqlalchemy.orm.attributes import flag_modified
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from ..models import Officer, Organisation, User
 from ..services import audit
 from ..services.organisations import import_policy
 from .auth import hash_password, roles_required
-from .forms import OfficerForm, PolicyUploadForm, UserForm
+from .forms import ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -107,3 +108,86 @@ def add_user() -> Any:
     users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
     return render_template("admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
                            officer_form=OfficerForm(), user_form=form, form_has_errors=True), 400
+
+
+KIND_CONDITIONS = {
+    "subcontracting": "再委託ありのとき", "no_subcontracting": "再委託なしのとき", "cloud_high": "機密性2以上の外部サービス",
+    "cloud_low": "機密性1の外部サービス", "personal_data": "個人情報を扱うとき", "my_number": "マイナンバーを扱うとき",
+    "findings": "是正事項があるとき",
+}
+
+
+def _library() -> dict[str, dict[str, Any]]:
+    from ..domain.annex_articles import ARTICLES
+
+    return {a["key"]: a for a in ARTICLES}
+
+
+@bp.route("/articles")
+@roles_required("admin")
+def articles() -> Any:
+    from ..models import KIND_LABELS
+
+    overrides = (current_user.organisation.settings or {}).get("articles_override") or {}
+    return render_template("admin/articles.html", library=list(_library().values()), overrides=overrides,
+                           kind_labels=KIND_LABELS, conditions=KIND_CONDITIONS)
+
+
+@bp.route("/articles/<key>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_article(key: str) -> Any:
+    from ..domain.annex import AnnexCompositionError, check_overrides
+
+    library = _library()
+    if key not in library:
+        abort(404)
+    org = current_user.organisation
+    settings = dict(org.settings or {})
+    overrides = dict(settings.get("articles_override") or {})
+    current = {**library[key], **overrides.get(key, {})}
+    form = ArticleOverrideForm(data={
+        "omit": bool(overrides.get(key, {}).get("omit")),
+        "heading": current["heading"],
+        "paragraphs": paragraphs_to_text(current["paragraphs"]),
+    })
+    if form.validate_on_submit():
+        if form.omit.data:
+            change: dict[str, Any] = {"omit": True}
+        else:
+            change = {"heading": form.heading.data or library[key]["heading"],
+                      "paragraphs": paragraphs_from_text(form.paragraphs.data or "")}
+        candidate = {**overrides, key: change}
+        try:
+            check_overrides(candidate)
+        except AnnexCompositionError as exc:
+            form.paragraphs.errors = [f"この条文は使えません：{exc}"]
+        else:
+            settings["articles_override"] = candidate
+            org.settings = settings
+            flag_modified(org, "settings")
+            audit.record("organisation.article_override", "organisation", org.id, organisation_id=org.id,
+                         data={"article": key, "change": change})
+            db.session.commit()
+            flash(f"「{library[key]['heading']}」の条文を保存しました。次に作成する特記事項から反映されます。", "success")
+            return redirect(url_for("admin.articles"))
+    return render_template("admin/article_form.html", key=key, article=library[key], form=form,
+                           overridden=key in overrides, reset_form=EmptyForm(),
+                           form_has_errors=bool(form.errors))
+
+
+@bp.route("/articles/<key>/reset", methods=["POST"])
+@roles_required("admin")
+def reset_article(key: str) -> Any:
+    if key not in _library() or not EmptyForm().validate_on_submit():
+        abort(404)
+    org = current_user.organisation
+    settings = dict(org.settings or {})
+    overrides = dict(settings.get("articles_override") or {})
+    if overrides.pop(key, None) is not None:
+        settings["articles_override"] = overrides
+        org.settings = settings
+        flag_modified(org, "settings")
+        audit.record("organisation.article_reset", "organisation", org.id, organisation_id=org.id, data={"article": key})
+        db.session.commit()
+    flash("標準の条文に戻しました。", "success")
+    return redirect(url_for("admin.articles"))

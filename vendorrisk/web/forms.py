@@ -221,3 +221,49 @@ class UserForm(FlaskForm):
     role = RadioField("役割", choices=opts(list(ROLE_LABELS.items())), validators=[DataRequired("役割を選んでください。")])
     password = PasswordField("初期パスワード", validators=[DataRequired("初期パスワードを入力してください。"),
                                                           Length(min=12, message="パスワードは12文字以上にしてください。")])
+
+
+class ArticleOverrideForm(FlaskForm):
+    omit = BooleanField("この条を特記事項に入れない", description="標準の条文を使わない場合に選びます。")
+    heading = StringField("見出し", filters=[strip], validators=[Length(max=60, message="見出しは60文字以内で入力してください。")],
+                          description="第N条（見出し）の見出し部分。番号は自動で付きます。")
+    paragraphs = TextAreaField(
+        "条文", filters=[strip],
+        validators=[Length(max=8000, message="条文は8000文字以内で入力してください。")],
+        description="項ごとに空行で区切ります。「・」で始まる行は、その項の号（（１）（２）…）になります。"
+                    "番号は自動で付くので入力しません。差込項目は {organisation.name} {vendor.name} などが使えます。",
+        render_kw={"rows": 14},
+    )
+
+    def validate_paragraphs(self, field: Field) -> None:
+        if not self.omit.data and not field.data:
+            raise ValidationError("条文を入力してください。使わない場合は「この条を特記事項に入れない」を選んでください。")
+
+
+def paragraphs_from_text(text: str) -> list[Any]:
+    """Blank-line separated 項; lines starting with ・ become 号 of the paragraph above."""
+    out: list[Any] = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        body = [line for line in lines if not line.startswith("・")]
+        items = [line[1:].strip() for line in lines if line.startswith("・")]
+        paragraph_text = "".join(body)
+        if not paragraph_text and not items:
+            continue
+        out.append({"text": paragraph_text, "items": items} if items else paragraph_text)
+    return out
+
+
+def paragraphs_to_text(paragraphs: list[Any]) -> str:
+    blocks = []
+    for p in paragraphs:
+        if isinstance(p, str):
+            blocks.append(p)
+        else:
+            blocks.append("\n".join([p.get("text", "")] + [f"・{i}" for i in p.get("items", [])]))
+    return "\n\n".join(blocks)
+
+
+class IssueAnnexForm(FlaskForm):
+    memorandum = BooleanField("覚書として記名押印欄を付ける",
+                              description="契約書に添付せず、単独の覚書として取り交わす場合に選びます。")

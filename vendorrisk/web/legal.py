@@ -15,7 +15,7 @@ from ..models import Annex, Engagement, StateError
 from ..services import annexes as annex_service
 from ..services import audit
 from .auth import roles_required
-from .forms import EmptyForm
+from .forms import EmptyForm, IssueAnnexForm
 from .staff import org_engagement
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
@@ -31,17 +31,18 @@ def index() -> Any:
         e.id: db.session.scalars(select(Annex).filter_by(engagement_id=e.id).order_by(Annex.version.desc())).all()
         for e in engagements
     }
-    return render_template("legal/index.html", engagements=engagements, versions=versions, form=EmptyForm())
+    return render_template("legal/index.html", engagements=engagements, versions=versions, form=IssueAnnexForm())
 
 
 @bp.route("/engagements/<int:engagement_id>/annex", methods=["POST"])
 @roles_required("legal")
 def issue(engagement_id: int) -> Any:
     eng = org_engagement(engagement_id)
-    if not EmptyForm().validate_on_submit():
+    form = IssueAnnexForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
-        annex = annex_service.issue_annex(eng, current_user)
+        annex = annex_service.issue_annex(eng, current_user, memorandum=bool(form.memorandum.data))
         db.session.commit()
     except StateError as exc:
         db.session.rollback()
@@ -75,6 +76,24 @@ def download(annex_id: int) -> Any:
     response = Response(annex.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(
         annex_service.annex_filename(annex), f"annex-{annex.engagement.reference}-v{annex.version}.pdf"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/annexes/<int:annex_id>.docx")
+@roles_required("legal")
+def download_docx(annex_id: int) -> Any:
+    annex = _org_annex(annex_id)
+    data = annex_service.annex_docx(annex)
+    audit.record(
+        "annex.download_docx", "annex", annex.id, organisation_id=annex.engagement.organisation_id,
+        data={"document_id": annex.document_id},
+    )
+    db.session.commit()
+    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    response.headers["Content-Disposition"] = content_disposition(
+        annex_service.annex_filename(annex, "docx"), f"annex-{annex.engagement.reference}-v{annex.version}.docx"
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -212,6 +212,26 @@ def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
     return rows
 
 
+@bp.route("/trace")
+@login_required
+def trace() -> Any:
+    """Each obligation of the organisation's clause, its clause text, and the questions covering it."""
+    from ..domain.policy import OBLIGATION_LABELS, OBLIGATION_PARAGRAPH
+    from ..domain.questionnaire import trace as trace_questions
+
+    org = current_user.organisation
+    definitions = workflow.current_definitions()
+    by_id = {x.id: (q, x) for q in definitions.values() for x in q.questions()}
+    rows = []
+    for key, ids in trace_questions(definitions, list(org.obligations)).items():
+        paragraph = org.clause_paragraphs.get(OBLIGATION_PARAGRAPH[key.split(".")[0]]) or ""
+        rows.append({
+            "key": key, "label": OBLIGATION_LABELS.get(key, key), "paragraph": paragraph,
+            "questions": [by_id[i] for i in ids if i in by_id],
+        })
+    return render_template("staff/trace.html", org=org, rows=rows)
+
+
 @bp.app_template_global()
 def staff_assessment_for(engagement: Engagement) -> Assessment | None:
     return workflow.latest_assessment(engagement)

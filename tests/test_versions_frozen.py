@@ -1,0 +1,60 @@
+"""An invitation freezes the questionnaire version it sent: editing a definition file never changes
+what an open or answered invitation shows or scores; new invitations get the new version."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import make_app, seed_data
+from helpers import answer_all
+
+from vendorrisk.extensions import db
+from vendorrisk.models import QuestionnaireVersion
+from vendorrisk.paths import QUESTIONNAIRES_DIR
+from vendorrisk.services import workflow
+
+
+def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path, request, password_hash):
+    qdir = tmp_path / "questionnaires"
+    shutil.copytree(QUESTIONNAIRES_DIR, qdir)
+    app = make_app(backend, tmp_path / "inst", request, QUESTIONNAIRES_DIR=str(qdir))
+    seed = seed_data(app, password_hash)
+    eid = seed.engagements[("tamana-city", "social_media")]
+    with app.app_context():
+        from vendorrisk.models import Engagement
+
+        old = workflow.send_invitation(db.session.get(Engagement, eid), recipient_email="a@example.jp")
+        db.session.commit()
+        old_token = old.token
+        old_version = workflow.invitation_questionnaires(old.invitation)[0].version
+    client = app.test_client()
+    first = client.get(f"/r/{old_token}/").get_data(as_text=True)
+    section_title = "運用手順"  # a word present in the bank's section titles
+    assert section_title in first
+
+    # An administrator edits the bank: a section title changes and the content hash with it.
+    path = qdir / "social-media.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert section_title in text
+    path.write_text(text.replace(section_title, "運用ルール"), encoding="utf-8")
+
+    again = client.get(f"/r/{old_token}/").get_data(as_text=True)
+    assert again == first, "the open invitation shows the frozen version"
+    answer_all(app, client, old_token)
+    assert client.post(f"/r/{old_token}/submit").status_code == 302
+
+    with app.app_context():
+        from vendorrisk.models import Engagement
+
+        eng = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
+        eng.state = "rejected"  # sent back: a new invitation is allowed
+        new = workflow.send_invitation(eng, recipient_email="a@example.jp")
+        db.session.commit()
+        new_version = workflow.invitation_questionnaires(new.invitation)[0].version
+        assert new_version != old_version
+        versions = db.session.scalars(db.select(QuestionnaireVersion.version).filter_by(questionnaire_id="social-media")).all()
+        assert set(versions) == {old_version, new_version}
+        # The old response is still scored against the old definition.
+        old_inv = workflow.invitation_for_token(old_token)
+        assert workflow.invitation_questionnaires(old_inv)[0].version == old_version
+    assert "運用ルール" in client.get(f"/r/{new.token}/").get_data(as_text=True)
