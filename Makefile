@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # Debian packages: fast font subsetting for WeasyPrint, Japanese fonts (with real bold),
 # poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium chromium-driver
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
 .PHONY: setup system-deps venv instance run demo serve test test-sqlite bench check-pdf clean
 

@@ -157,3 +157,23 @@ def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, 
         others = [x for x in questions if x.id != person.id and x.type not in ("file", "group")]
         assert others and all(x.id in saved for x in others), "the valid answers on the page were saved"
         assert person.id not in saved
+
+
+def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, seed, login):
+    from helpers import PEOPLE, answer_all
+
+    eid = seed.engagements[("tamana-city", "outsourcing")]
+    login(seed.users["procurement"])
+    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
+    client.post("/logout")
+    PEOPLE["responsible_manager"] = {**PEOPLE["responsible_manager"], "name": "髙橋 𬼂男"}
+    try:
+        answer_all(app, client, token)
+    finally:
+        PEOPLE["responsible_manager"] = {**PEOPLE["responsible_manager"], "name": "髙橋 𠮷男"}
+    check = client.get(f"/r/{token}/check").get_data(as_text=True)
+    assert "特記事項（PDF）の書体にない文字があります" in check
+    assert "「𬼂」" in check
+    assert "「髙」" not in check and "「𠮷」" not in check, "characters the font has are not flagged"
+    # A warning, not a refusal: the answers can still be sent.
+    assert client.post(f"/r/{token}/submit").status_code == 302

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -15,6 +14,7 @@ from ..models import Annex, Engagement, StateError
 from ..services import annexes as annex_service
 from ..services import audit
 from .auth import roles_required
+from .downloads import content_disposition
 from .forms import EmptyForm, IssueAnnexForm
 from .staff import org_engagement
 
@@ -57,11 +57,6 @@ def _org_annex(annex_id: int) -> Annex:
     if annex is None or annex.engagement.organisation_id != current_user.organisation_id:
         abort(404)
     return annex
-
-
-def content_disposition(filename: str, ascii_fallback: str) -> str:
-    """RFC 6266 / 5987: an ASCII fallback plus the UTF-8 Japanese name."""
-    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.route("/annexes/<int:annex_id>.pdf")

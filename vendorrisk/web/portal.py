@@ -223,6 +223,7 @@ def _render_check(inv: Invitation, errors: list[Question] | None = None) -> Any:
             rows.append({"question": question, "answered": answered,
                          "display": ANSWER_TYPES[question.type].display(question, value) if answered else "未回答"})
         groups.append({"questionnaire": q, "section": sec, "rows": rows})
+    glyph_warnings = _glyph_warnings(groups)
     where = {x.id: (q, sec) for q, sec, questions in _sections(inv) for x in questions}
     missing = [
         {"question": m, "url": url_for("portal.section", qid=where[m.id][0].id, section_id=where[m.id][1].id)
@@ -231,7 +232,22 @@ def _render_check(inv: Invitation, errors: list[Question] | None = None) -> Any:
     ]
     return render_template("portal/check.html", invitation=inv, engagement=inv.engagement, groups=groups,
                            missing=missing, show_errors=errors is not None, form=EmptyForm(),
+                           glyph_warnings=glyph_warnings,
                            field_name=field_name, form_has_errors=bool(errors))
+
+
+def _glyph_warnings(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answers the annex font cannot print (rare 異体字, emoji): warn, never reject a real name."""
+    from ..adapters.pdf import unsupported_characters
+
+    out = []
+    for group in groups:
+        for row in group["rows"]:
+            if row["answered"] and row["question"].type in ("person", "text", "group"):
+                chars = unsupported_characters(row["display"])
+                if chars:
+                    out.append({"question": row["question"], "chars": chars})
+    return out
 
 
 @bp.route("/submit", methods=["POST"])

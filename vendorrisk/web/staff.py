@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..adapters.mail import deliver
 from ..extensions import db
-from ..models import Annex, Assessment, Engagement, Invitation, Officer, StateError, Vendor
+from ..models import Annex, Assessment, Engagement, Evidence, Invitation, Officer, Response, StateError, Vendor
 from ..services import workflow
 from .auth import roles_required
+from .downloads import content_disposition
 from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm, opts
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -208,8 +209,36 @@ def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
                 rows.append({
                     "questionnaire": q.title_ja, "section": section.title_ja, "question": question,
                     "display": ANSWER_TYPES[question.type].display(question, value) if value not in (None, "", []) else "未回答",
+                    "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
                 })
     return rows
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@roles_required("reviewer", "procurement")
+def evidence(evidence_id: int) -> Any:
+    """An uploaded evidence file, always as a download (never rendered inline), audited."""
+    from pathlib import Path
+
+    from flask import Response as FlaskResponse
+
+    from ..services import audit
+
+    item = db.session.get(Evidence, evidence_id)
+    response_row = db.session.get(Response, item.response_id) if item else None
+    if item is None or response_row is None or response_row.invitation.engagement.organisation_id != current_user.organisation_id:
+        abort(404)
+    path = Path(current_app.config["UPLOAD_DIR"]) / item.stored_name
+    if not path.is_file():
+        abort(404)
+    audit.record("evidence.download", "evidence", item.id, organisation_id=current_user.organisation_id,
+                 data={"filename": item.filename, "sha256": item.sha256})
+    db.session.commit()
+    sent = FlaskResponse(path.read_bytes(), mimetype=item.content_type)  # at most EVIDENCE_MAX_BYTES
+    suffix = Path(item.stored_name).suffix
+    sent.headers["Content-Disposition"] = content_disposition(item.filename, f"evidence-{item.id}{suffix}")
+    sent.headers["Cache-Control"] = "no-store"
+    return sent
 
 
 @bp.route("/trace")
