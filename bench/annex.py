@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vendorrisk.domain.annex import AnnexDocument, compose_annex  # noqa: E402
+from vendorrisk.domain.annex import compose_annex  # noqa: E402
 
 KIND_COMBOS = (
     ("outsourcing",),

@@ -204,3 +204,17 @@ def login(client: FlaskClient) -> Callable[[str], Any]:
         return client.post("/login", data={"email": email, "password": password})
 
     return do_login
+
+
+def approve_through_services(app: Flask, seed: SimpleNamespace, kind: str = "outsourcing", slug: str = "tamana-city") -> int:
+    """Take one seeded engagement through invite → answers → submit → approve → annex (demo answers)."""
+    from vendorrisk.demo import _take_through
+    from vendorrisk.models import Engagement, User
+
+    with app.app_context():
+        eng = db.session.get(Engagement, seed.engagements[(slug, kind)])
+        reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
+        legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
+        _take_through(eng, reviewer, legal)
+        db.session.commit()
+        return eng.id

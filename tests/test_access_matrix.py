@@ -3,14 +3,13 @@ staff role, and an admin of another organisation."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
+from conftest import approve_through_services
 from sqlalchemy import select
 
-from vendorrisk.demo import _take_through
 from vendorrisk.extensions import db
-from vendorrisk.models import Annex, Engagement, Invitation, User
+from vendorrisk.models import Annex, Engagement
 from vendorrisk.services import workflow
 
 ACTORS = ("anonymous", "token", "admin", "procurement", "reviewer", "legal", "other_org_admin")
@@ -20,11 +19,8 @@ STAFF = ("admin", "procurement", "reviewer", "legal")
 @pytest.fixture
 def world(app, seed):
     """tamana-city: the outsourcing engagement approved with an annex; the cloud one invited (open)."""
+    eid = approve_through_services(app, seed)
     with app.app_context():
-        eng = db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")])
-        reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
-        legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
-        _take_through(eng, reviewer, legal)
         cloud = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
         sent = workflow.send_invitation(cloud, recipient_email="c@example.jp")
         inv = sent.invitation
@@ -35,7 +31,7 @@ def world(app, seed):
         db.session.commit()
         annex = db.session.scalar(select(Annex))
         return {
-            "eid": eng.id, "cloud": cloud.id, "annex": annex.id, "inv": to_revoke.id, "token": sent.token,
+            "eid": eid, "cloud": cloud.id, "annex": annex.id, "inv": to_revoke.id, "token": sent.token,
             "q": first_q.id, "s": section,
         }
 

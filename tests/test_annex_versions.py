@@ -8,24 +8,18 @@ import json
 from urllib.parse import unquote
 
 import pytest
+from conftest import approve_through_services
 from docx import Document
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from vendorrisk.demo import _take_through
 from vendorrisk.extensions import db
-from vendorrisk.models import Annex, AuditEvent, Engagement, Officer, User
+from vendorrisk.models import Annex, AuditEvent, Officer
 
 
 @pytest.fixture
 def approved(app, seed):
-    with app.app_context():
-        eng = db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")])
-        reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
-        legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
-        _take_through(eng, reviewer, legal)
-        db.session.commit()
-        return eng.id
+    return approve_through_services(app, seed)
 
 
 def _pdf_text(data: bytes) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import BASE_CONFIG, make_app
+from conftest import make_app
 
 from vendorrisk import UnsafeConfigError, create_app
 from vendorrisk.extensions import Base, db

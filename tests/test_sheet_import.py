@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
-import pytest
 import yaml
 
 from vendorrisk import cli_questionnaires as cli

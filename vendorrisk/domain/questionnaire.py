@@ -25,21 +25,13 @@ from typing import Any, Iterable
 
 import yaml
 
+from .policy import OBLIGATION_KEYS  # the obligations of clause 6(8) (DOMAIN.md §1)
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 # ---------------------------------------------------------------------------------------------
 
 KINDS = ("outsourcing", "cloud", "social_media")
-OBLIGATION_KEYS = (
-    "outsourcing.select",
-    "outsourcing.contract",
-    "outsourcing.verify",
-    "outsourcing.measures",
-    "cloud.rules",
-    "social.procedure",
-    "social.content",
-    "social.owner",
-)
 #: Article keys a question may feed (``annex_articles``): the article keys of the annex library
 #: (vendorrisk/domain/annex_articles.py), kept here so the questionnaire layer stays independent.
 ANNEX_ARTICLE_KEYS = (

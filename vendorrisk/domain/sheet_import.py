@@ -43,7 +43,6 @@ from typing import Any
 import yaml
 
 from .questionnaire import (
-    ANSWER_TYPES,
     DefinitionError,
     FILE_ID_RE,
     KINDS,

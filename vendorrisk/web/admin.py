@@ -22,15 +22,24 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_POLICY_BYTES = 5 * 1024 * 1024
 
 
+def _organisation_page(status: int = 200, **forms: Any) -> Any:
+    """The organisation page; a form given here (with its errors and typed values) replaces a blank one."""
+    org = current_user.organisation
+    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    page = render_template(
+        "admin/organisation.html", org=org, users=users,
+        policy_form=forms.get("policy_form") or PolicyUploadForm(),
+        officer_form=forms.get("officer_form") or OfficerForm(),
+        user_form=forms.get("user_form") or UserForm(),
+        form_has_errors=status != 200,
+    )
+    return page, status
+
+
 @bp.route("/organisation")
 @roles_required("admin")
 def organisation() -> Any:
-    org = current_user.organisation
-    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
-    return render_template(
-        "admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
-        officer_form=OfficerForm(), user_form=UserForm(),
-    )
+    return _organisation_page()
 
 
 @bp.route("/policy", methods=["POST"])
@@ -61,11 +70,7 @@ def upload_policy() -> Any:
                     else:
                         flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
                     return redirect(url_for("admin.organisation"))
-    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
-    return render_template(
-        "admin/organisation.html", org=org, users=users, policy_form=form, officer_form=OfficerForm(),
-        user_form=UserForm(), form_has_errors=True,
-    ), 400
+    return _organisation_page(400, policy_form=form)
 
 
 @bp.route("/officers", methods=["POST"])
@@ -82,9 +87,7 @@ def add_officer() -> Any:
         db.session.commit()
         flash("責任者を登録しました。", "success")
         return redirect(url_for("admin.organisation"))
-    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
-    return render_template("admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
-                           officer_form=form, user_form=UserForm(), form_has_errors=True), 400
+    return _organisation_page(400, officer_form=form)
 
 
 @bp.route("/users", methods=["POST"])
@@ -105,9 +108,7 @@ def add_user() -> Any:
             db.session.commit()
             flash("利用者を登録しました。", "success")
             return redirect(url_for("admin.organisation"))
-    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
-    return render_template("admin/organisation.html", org=org, users=users, policy_form=PolicyUploadForm(),
-                           officer_form=OfficerForm(), user_form=form, form_has_errors=True), 400
+    return _organisation_page(400, user_form=form)
 
 
 KIND_CONDITIONS = {

@@ -15,7 +15,7 @@ from ..services import annexes as annex_service
 from ..services import audit
 from .auth import roles_required
 from .downloads import content_disposition
-from .forms import EmptyForm, IssueAnnexForm
+from .forms import IssueAnnexForm
 from .staff import org_engagement
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
