@@ -27,11 +27,16 @@ class DeliveryResult:
     smtp_error: str | None = None
 
 
+def _one_line(value: str) -> str:
+    """Header values never carry line breaks (no header injection from typed titles)."""
+    return " ".join(value.split())
+
+
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = mail.to
-    msg["Subject"] = mail.subject
+    msg["From"] = _one_line(sender)
+    msg["To"] = _one_line(mail.to)
+    msg["Subject"] = _one_line(mail.subject)
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     msg.set_content(mail.body, charset="utf-8")

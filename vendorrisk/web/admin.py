@@ -15,11 +15,18 @@ from ..models import Officer, Organisation, User
 from ..services import audit
 from ..services.organisations import import_policy
 from .auth import hash_password, roles_required
-from .forms import ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
+from .forms import ThresholdsForm, ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 MAX_POLICY_BYTES = 5 * 1024 * 1024
+
+
+def _thresholds_form() -> ThresholdsForm:
+    from ..domain.scoring import resolve_thresholds
+
+    current = resolve_thresholds((current_user.organisation.settings or {}).get("thresholds"))
+    return ThresholdsForm(formdata=None, data=ThresholdsForm.initial(current))
 
 
 def _organisation_page(status: int = 200, **forms: Any) -> Any:
@@ -31,6 +38,7 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         policy_form=forms.get("policy_form") or PolicyUploadForm(),
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
+        thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
         form_has_errors=status != 200,
     )
     return page, status
@@ -109,6 +117,23 @@ def add_user() -> Any:
             flash("利用者を登録しました。", "success")
             return redirect(url_for("admin.organisation"))
     return _organisation_page(400, user_form=form)
+
+
+@bp.route("/thresholds", methods=["POST"])
+@roles_required("admin")
+def thresholds() -> Any:
+    form = ThresholdsForm()
+    if form.validate_on_submit():
+        org = current_user.organisation
+        settings = dict(org.settings or {})
+        settings["thresholds"] = form.thresholds()
+        org.settings = settings
+        flag_modified(org, "settings")
+        audit.record("organisation.thresholds", "organisation", org.id, organisation_id=org.id, data=settings["thresholds"])
+        db.session.commit()
+        flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
+        return redirect(url_for("admin.organisation"))
+    return _organisation_page(400, thresholds_form=form)
 
 
 KIND_CONDITIONS = {

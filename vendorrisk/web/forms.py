@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -267,3 +267,59 @@ def paragraphs_to_text(paragraphs: list[Any]) -> str:
 class IssueAnnexForm(FlaskForm):
     memorandum = BooleanField("覚書として記名押印欄を付ける",
                               description="契約書に添付せず、単独の覚書として取り交わす場合に選びます。")
+
+
+class ScoreField(StringField):
+    """A 0–100 score typed as text: full-width digits are accepted (NFKC); what was typed is kept."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        text = unicodedata.normalize("NFKC", self.raw or "").strip()
+        if not text:
+            return
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("0から100までの数で入力してください（例：80）。") from None
+        if not 0 <= value <= 100:
+            raise ValueError("0から100までの数で入力してください（例：80）。")
+        self.data = value
+
+    def _value(self) -> str:
+        if getattr(self, "raw", None) is not None:
+            return self.raw
+        return "" if self.data is None else f"{self.data:g}"
+
+
+RISK_LABELS = {"high": "高", "medium": "中", "low": "低"}
+
+
+class ThresholdsForm(FlaskForm):
+    """適合／条件付適合の下限点、固有リスクごと。"""
+
+    high_pass = ScoreField("固有リスク「高」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    high_conditional = ScoreField("固有リスク「高」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    medium_pass = ScoreField("固有リスク「中」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    medium_conditional = ScoreField("固有リスク「中」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    low_pass = ScoreField("固有リスク「低」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    low_conditional = ScoreField("固有リスク「低」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        for level, label in RISK_LABELS.items():
+            passing, conditional = self[f"{level}_pass"], self[f"{level}_conditional"]
+            if passing.data is not None and conditional.data is not None and conditional.data > passing.data:
+                conditional.errors = list(conditional.errors) + [
+                    f"固有リスク「{label}」の条件付適合の下限点は、適合の下限点以下にしてください。"
+                ]
+                ok = False
+        return ok
+
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        return {level: {"pass": self[f"{level}_pass"].data, "conditional": self[f"{level}_conditional"].data}
+                for level in RISK_LABELS}
+
+    @classmethod
+    def initial(cls, thresholds: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {f"{level}_{key}": thresholds[level][key] for level in RISK_LABELS for key in ("pass", "conditional")}
