@@ -177,3 +177,27 @@ def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, see
     assert "「髙」" not in check and "「𠮷」" not in check, "characters the font has are not flagged"
     # A warning, not a refusal: the answers can still be sent.
     assert client.post(f"/r/{token}/submit").status_code == 302
+
+
+def test_foreign_provider_can_show_english_beside_japanese(app, client, seed, login):
+    eid = seed.engagements[("tamana-city", "cloud")]
+    login(seed.users["procurement"])
+    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
+    client.post("/logout")
+    from vendorrisk.services import workflow
+
+    with app.app_context():
+        inv = workflow.invitation_for_token(token)
+        q = workflow.invitation_questionnaires(inv)[0]
+        section = q.sections[0]
+        first = section.questions[0]
+        text_en, title_en = first.text_en, section.title_en
+    url = f"/r/{token}/s/{q.id}/{section.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert text_en not in page and "English" in page
+    client.get(f"/r/{token}/?lang=en")
+    page = client.get(url).get_data(as_text=True)
+    assert text_en in page and title_en in page and 'lang="en"' in page
+    assert "Save and continue" in page
+    client.get(f"/r/{token}/?lang=ja")
+    assert text_en not in client.get(url).get_data(as_text=True)

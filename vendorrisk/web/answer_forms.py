@@ -20,11 +20,11 @@ from ..domain.questionnaire import ANSWER_TYPES, AnswerError, Question
 from .forms import MultiCheckboxField, opts
 
 PERSON_LABELS = (
-    ("name", "氏名"),
-    ("title", "役職"),
-    ("department", "所属部署"),
-    ("email", "メールアドレス"),
-    ("phone", "電話番号"),
+    ("name", "氏名", "Name"),
+    ("title", "役職", "Title"),
+    ("department", "所属部署", "Department"),
+    ("email", "メールアドレス", "E-mail"),
+    ("phone", "電話番号", "Phone"),
 )
 
 
@@ -93,36 +93,41 @@ class CheckedFormField(FormField):
         return not self._own_errors
 
 
-def _sub_field(sub: Question) -> Field:
-    label = sub.text_ja
+def _both(ja: str, en: str, bilingual: bool) -> str:
+    """Japanese first; with English beside it for foreign providers."""
+    return f"{ja} / {en}" if bilingual and en and en != ja else ja
+
+
+def _sub_field(sub: Question, bilingual: bool = False) -> Field:
+    label = _both(sub.text_ja, sub.text_en, bilingual)
     if sub.type in ("single", "yesno"):
         options = ANSWER_TYPES[sub.type].choices(sub)
-        return SelectField(label, choices=opts([("", "選んでください")] + [(o.value, o.label_ja) for o in options]),
+        return SelectField(label, choices=opts([("", _both("選んでください", "Choose", bilingual))] + [(o.value, _both(o.label_ja, o.label_en, bilingual)) for o in options]),
                            validators=[_Keep()], validate_choice=False)
     if sub.type == "multi":
-        return MultiCheckboxField(label, choices=opts((o.value, o.label_ja) for o in sub.options), validators=[_Keep()], validate_choice=False)
+        return MultiCheckboxField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in sub.options), validators=[_Keep()], validate_choice=False)
     return StringField(label, validators=[_Keep()])
 
 
-def _row_form(question: Question) -> type[Form]:
-    attrs: dict[str, Any] = {sub.id: _sub_field(sub) for sub in question.fields}
+def _row_form(question: Question, bilingual: bool = False) -> type[Form]:
+    attrs: dict[str, Any] = {sub.id: _sub_field(sub, bilingual) for sub in question.fields}
     return type(f"Row_{field_name(question.id)}", (Form,), attrs)
 
 
-def _person_form() -> type[Form]:
-    attrs = {key: StringField(label, validators=[_Keep()]) for key, label in PERSON_LABELS}
+def _person_form(bilingual: bool = False) -> type[Form]:
+    attrs = {key: StringField(_both(ja, en, bilingual), validators=[_Keep()]) for key, ja, en in PERSON_LABELS}
     return type("PersonForm", (Form,), attrs)
 
 
-def build_field(question: Question, rows: int = 1) -> Field:
+def build_field(question: Question, rows: int = 1, bilingual: bool = False) -> Field:
     kw: dict[str, Any] = {"description": question.help_ja, "validators": [Optional(), _Normalise(question)]}
     label = question.text_ja
     kind = question.type
     if kind in ("yesno", "single"):
         options = ANSWER_TYPES[kind].choices(question)
-        return RadioField(label, choices=opts((o.value, o.label_ja) for o in options), validate_choice=False, **kw)
+        return RadioField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in options), validate_choice=False, **kw)
     if kind == "multi":
-        return MultiCheckboxField(label, choices=opts((o.value, o.label_ja) for o in question.options), validate_choice=False, **kw)
+        return MultiCheckboxField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in question.options), validate_choice=False, **kw)
     if kind == "text":
         return TextAreaField(label, render_kw={"maxlength": 4000, "rows": 4}, **kw)
     if kind in ("date", "number"):
@@ -130,9 +135,9 @@ def build_field(question: Question, rows: int = 1) -> Field:
     if kind == "file":
         return FileField(label, description=question.help_ja)
     if kind == "person":
-        return CheckedFormField(_person_form(), label=label, description=question.help_ja, checks=[_Normalise(question)])
+        return CheckedFormField(_person_form(bilingual), label=label, description=question.help_ja, checks=[_Normalise(question)])
     if kind == "group":
-        return FieldList(FormField(_row_form(question)), label=label, description=question.help_ja,
+        return FieldList(FormField(_row_form(question, bilingual)), label=label, description=question.help_ja,
                          min_entries=rows, validators=[_Normalise(question)])
     raise ValueError(f"unknown answer type {kind}")
 
@@ -163,14 +168,15 @@ class SectionFormBase(FlaskForm):
 
 
 def build_section_form(questions: list[Question], answers: dict[str, Any], *, done: bool,
-                       extra_rows: dict[str, int] | None = None, formdata: Any = None) -> FlaskForm:
+                       extra_rows: dict[str, int] | None = None, formdata: Any = None,
+                       bilingual: bool = False) -> FlaskForm:
     extra_rows = extra_rows or {}
     attrs: dict[str, Any] = {}
     data: dict[str, Any] = {"section_done": "yes" if done else None}
     for q in questions:
         stored = answers.get(q.id)
         rows = max(1, len(stored) if q.type == "group" and isinstance(stored, list) else 1) + extra_rows.get(q.id, 0)
-        attrs[field_name(q.id)] = build_field(q, rows=rows)
+        attrs[field_name(q.id)] = build_field(q, rows=rows, bilingual=bilingual)
         if q.type != "file":
             data[field_name(q.id)] = _initial(q, stored)
     cls: type[FlaskForm] = type("SectionForm", (SectionFormBase,), attrs)

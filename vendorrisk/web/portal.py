@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import filetype
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import FileStorage
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
@@ -42,6 +42,15 @@ def _load_invitation(endpoint: str | None, values: dict[str, Any] | None) -> Non
     except workflow.NotFound:
         abort(404)
     g.token = token
+    # English beside the Japanese for foreign providers: ?lang=en turns it on, ?lang=ja off.
+    if request.args.get("lang") in ("en", "ja"):
+        session["portal_bilingual"] = request.args["lang"] == "en"
+    g.bilingual = bool(session.get("portal_bilingual"))
+
+
+@bp.app_context_processor
+def _portal_language() -> dict[str, Any]:
+    return {"bilingual": bool(getattr(g, "bilingual", False))}
 
 
 @bp.url_defaults
@@ -120,15 +129,15 @@ def section(qid: str, section_id: str) -> Any:
     answers = response.answer_map()
     done = key in (response.completed_sections or [])
     if request.method == "GET":
-        form = build_section_form(questions, answers, done=done)
+        form = build_section_form(questions, answers, done=done, bilingual=g.bilingual)
         return _render_section(inv, q, sec, questions, form, answers, index, len(sections))
 
-    form = build_section_form(questions, answers, done=done, formdata=request.form)
+    form = build_section_form(questions, answers, done=done, formdata=request.form, bilingual=g.bilingual)
     action = form.action.data or "continue"
     if action.startswith("add:"):
         # 「行を追加」: re-render with one more empty row, keeping what was typed (nothing saved yet).
         extra = {action[4:]: 1}
-        form = build_section_form(questions, answers, done=done, extra_rows=extra, formdata=request.form)
+        form = build_section_form(questions, answers, done=done, extra_rows=extra, formdata=request.form, bilingual=g.bilingual)
         return _render_section(inv, q, sec, questions, form, answers, index, len(sections))
     form.validate()
     values: dict[str, Any] = {}
