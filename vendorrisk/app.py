@@ -31,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
     )
+    from .web.request import CleanRequest
+
+    app.request_class = CleanRequest
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(config_module.from_environment())

@@ -740,7 +740,8 @@ def policy_bytes_to_text(data: bytes, filename: str) -> str:
     """The text of an uploaded file; the type is decided by content (``%PDF-``) and suffix."""
     if not data:
         raise PolicyParseError(f"ファイルが空です（{filename}）。")
-    return _bytes_to_text(data, filename)
+    # Control characters (NUL ...) never belong in a policy and databases refuse some of them.
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", _bytes_to_text(data, filename))
 
 
 def parse_policy_bytes(data: bytes, filename: str) -> ParsedPolicy:

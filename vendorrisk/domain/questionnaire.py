@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import yaml
 
 from .policy import OBLIGATION_KEYS  # the obligations of clause 6(8) (DOMAIN.md §1)
+from .wareki import format_wareki, parse_date
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -278,17 +279,12 @@ def _check_na(question: Question | None) -> str:
     return NA
 
 
-_ERA = {"令和": _dt.date(2019, 5, 1), "平成": _dt.date(1989, 1, 8), "昭和": _dt.date(1926, 12, 25)}
-_ERA_RE = re.compile(r"^(令和|平成|昭和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日$")
-
-
 def to_wareki(d: _dt.date) -> str:
-    """令和N年M月D日 (元年 for year 1)."""
-    for era, start in _ERA.items():
-        if d >= start:
-            n = d.year - start.year + 1
-            return f"{era}{'元' if n == 1 else n}年{d.month}月{d.day}日"
-    return f"{d.year}年{d.month}月{d.day}日"
+    """令和N年M月D日 (元年 for year 1); a date before 明治6年 stays in the Western calendar."""
+    try:
+        return format_wareki(d)
+    except ValueError:
+        return f"{d.year}年{d.month}月{d.day}日"
 
 
 class AnswerType:
@@ -448,18 +444,12 @@ class DateType(AnswerType):
             return raw.isoformat()
         if not isinstance(raw, str):
             raise AnswerError("日付は「2025-04-01」または「令和7年4月1日」の形で入力してください。")
-        s = _nfkc(raw).replace(" ", "")
-        m = _ERA_RE.match(s)
         try:
-            if m:
-                era, y, mo, d = m.groups()
-                year = _ERA[era].year + (1 if y == "元" else int(y)) - 1
-                return _dt.date(year, int(mo), int(d)).isoformat()
-            m2 = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", s)
-            if m2:
-                return _dt.date(*(int(x) for x in m2.groups())).isoformat()
+            return parse_date(raw).isoformat()
         except ValueError:
-            raise AnswerError("存在しない日付です。") from None
+            pass
+        if re.search(r"\d", _nfkc(raw)) and (_nfkc(raw).count("年") or _nfkc(raw).count("-") or _nfkc(raw).count("/")):
+            raise AnswerError("存在しない日付です。日付を確認してください。")
         raise AnswerError("日付は「2025-04-01」または「令和7年4月1日」の形で入力してください。")
 
     def _display(self, question, value):

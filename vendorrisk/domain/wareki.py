@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import date
 
-__all__ = ["ERAS", "format_wareki", "parse_wareki", "wareki_year"]
+__all__ = ["ERAS", "format_wareki", "parse_date", "parse_wareki", "wareki_year"]
 
 # (name, first day). Ordered newest first.
 ERAS: tuple[tuple[str, date], ...] = (
@@ -23,12 +23,15 @@ ERAS: tuple[tuple[str, date], ...] = (
     ("明治", date(1873, 1, 1)),
 )
 _ERA_START = dict(ERAS)
+# The Gregorian year in which each era's 元年 falls. 明治元年 is 1868, but dates before the
+# calendar reform (明治6年1月1日) are lunisolar and not supported, hence its later first day above.
+_FIRST_YEAR = {"令和": 2019, "平成": 1989, "昭和": 1926, "大正": 1912, "明治": 1868}
 
 
 def _era_of(d: date) -> tuple[str, int]:
     for name, start in ERAS:
         if d >= start:
-            return name, d.year - start.year + 1
+            return name, d.year - _FIRST_YEAR[name] + 1
     raise ValueError(f"和暦に変換できない日付です（明治6年より前）: {d.isoformat()}")
 
 
@@ -65,10 +68,23 @@ def parse_wareki(s: str) -> date:
     if year < 1:
         raise ValueError(f"和暦の年が正しくありません: {s!r}")
     start = _ERA_START[era]
-    result = date(start.year + year - 1, int(m["month"]), int(m["day"]))  # ValueError if impossible
+    result = date(_FIRST_YEAR[era] + year - 1, int(m["month"]), int(m["day"]))  # ValueError if impossible
     if result < start:
         raise ValueError(f"{era}の開始日より前の日付です: {s!r}")
     newer = [st for name, st in ERAS if st > start]
     if newer and result >= min(newer):
         raise ValueError(f"{era}の終了後の日付です: {s!r}")
     return result
+
+
+_WESTERN_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+def parse_date(s: str) -> date:
+    """A date as people type it: 2026-04-01, 2026/4/1, 2026年4月1日 or 和暦 (令和8年4月1日),
+    full-width digits and spaces accepted. Raises ValueError when it is not a real date."""
+    text = unicodedata.normalize("NFKC", s or "").strip().replace(" ", "")
+    m = _WESTERN_RE.match(text)
+    if m:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    return parse_wareki(text)

@@ -46,21 +46,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-_DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
-)
-
-
 def parse_date_text(raw: str) -> dt.date:
     """Accepts 2026-12-01, 2026/12/1, 2026年12月1日 and 和暦 (令和8年12月1日), full-width too."""
-    from ..domain.wareki import parse_wareki
+    from ..domain.wareki import parse_date
 
-    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    return parse_wareki(text)
+    return parse_date(raw)
 
 
 class JapaneseDateField(StringField):

@@ -161,8 +161,13 @@ def section(qid: str, section_id: str) -> Any:
         db.session.commit()
     except StateError as exc:
         db.session.rollback()
+        _discard_new_uploads()
         flash(str(exc), "error")
         return redirect(url_for("portal.start"))
+    except Exception:
+        db.session.rollback()
+        _discard_new_uploads()
+        raise
     if has_errors:
         return _render_section(inv, q, sec, questions, form, response.answer_map(), index, len(sections), errors=True)
     if action == "later":
@@ -198,6 +203,7 @@ def _store_evidence(inv: Invitation, question: Question, upload: FileStorage) ->
     folder.mkdir(parents=True, exist_ok=True)
     stored = secrets.token_hex(16) + ALLOWED_EVIDENCE[mime]
     (folder / stored).write_bytes(data)
+    g.setdefault("new_uploads", []).append(folder / stored)
     assert inv.response is not None
     filename = Path(upload.filename or "file").name[:200]
     evidence = Evidence(response_id=inv.response.id, question_id=question.id, filename=filename, stored_name=stored,
@@ -205,6 +211,12 @@ def _store_evidence(inv: Invitation, question: Question, upload: FileStorage) ->
     db.session.add(evidence)
     db.session.flush()
     return {"evidence_id": evidence.id, "filename": filename}
+
+
+def _discard_new_uploads() -> None:
+    """Files written during a request whose database rows were rolled back leave no orphans."""
+    for path in g.pop("new_uploads", []):
+        path.unlink(missing_ok=True)
 
 
 @bp.route("/check")

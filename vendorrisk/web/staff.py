@@ -87,8 +87,8 @@ def new_engagement() -> Any:
     form = _engagement_form()
     from flask import request
 
-    if request.method == "GET" and request.args.get("vendor_id", "").isdigit():
-        form.vendor_id.data = int(request.args["vendor_id"])
+    if request.method == "GET" and request.args.get("vendor_id", type=int) is not None:
+        form.vendor_id.data = request.args.get("vendor_id", type=int)
     if form.validate_on_submit():
         vendor = db.session.get(Vendor, form.vendor_id.data)
         if vendor is None or vendor.organisation_id != current_user.organisation_id:
@@ -183,6 +183,10 @@ def review(engagement_id: int) -> Any:
             return redirect(url_for("staff.engagement", engagement_id=eng.id))
         except StateError as exc:
             db.session.rollback()
+            if assessment.decision is not None:
+                # Decided meanwhile (another tab, another reviewer): say so and show the decision.
+                flash(str(exc), "error")
+                return redirect(url_for("staff.review", engagement_id=eng.id))
             form.form_errors.append(str(exc))
     invitation = db.session.get(Invitation, assessment.response.invitation_id)
     return render_template(
