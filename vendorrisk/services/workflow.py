@@ -77,17 +77,17 @@ def store_version(q: qdef.Questionnaire) -> QuestionnaireVersion:
 
 def invitation_questionnaires(invitation: Invitation) -> list[qdef.Questionnaire]:
     """The definitions frozen when the invitation was sent (never the files on disk)."""
-    return [_thaw_cached(link.questionnaire_version.id, link.questionnaire_version.version, link.questionnaire_version.definition) for link in invitation.questionnaire_links]
+    return [_thawed(link.questionnaire_version) for link in invitation.questionnaire_links]
 
 
-_THAWED: dict[tuple[int, str], qdef.Questionnaire] = {}
+# Frozen definitions by content hash: the hash is the content, so one process-wide cache is safe.
+_THAWED: dict[str, qdef.Questionnaire] = {}
 
 
-def _thaw_cached(row_id: int, version: str, definition: dict[str, Any]) -> qdef.Questionnaire:
-    key = (row_id, version)
-    if key not in _THAWED:
-        _THAWED[key] = qdef.thaw(definition)
-    return _THAWED[key]
+def _thawed(row: QuestionnaireVersion) -> qdef.Questionnaire:
+    if row.version not in _THAWED:
+        _THAWED[row.version] = qdef.thaw(row.definition)
+    return _THAWED[row.version]
 
 
 # --- vendors and engagements ---------------------------------------------------------------
@@ -233,10 +233,6 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, completed_se
     db.session.flush()
 
 
-def applicable_questions(invitation: Invitation) -> list[qdef.Questionnaire]:
-    return invitation_questionnaires(invitation)
-
-
 def visible_ids(invitation: Invitation, answers: dict[str, Any] | None = None) -> set[str]:
     """Ids of the applicable questions currently shown (`shown_when` follows the answers so far)."""
     if answers is None:
@@ -314,10 +310,8 @@ def decide(assessment: Assessment, decision: str, user: User, note: str = "") ->
     if engagement.organisation_id != user.organisation_id:
         raise StateError("他の団体の案件は審査できません。")
     assessment.decide(decision, user, note)
+    # After 差戻し procurement may invite the contractor again; the old answers stay on record.
     engagement.state = "approved" if decision == "approved" else "rejected"
-    if decision == "rejected":
-        # The contractor may be invited again; the old answers stay on record.
-        pass
     audit.record(
         f"assessment.{decision}", "assessment", assessment.id, organisation_id=engagement.organisation_id,
         data={"engagement": engagement.reference, "note": note},

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Response as FlaskResponse
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..adapters.mail import deliver
 from ..extensions import db
 from ..models import Annex, Assessment, Engagement, Evidence, Invitation, Officer, Response, StateError, Vendor
-from ..services import workflow
+from ..services import audit, workflow
 from .auth import roles_required
 from .downloads import content_disposition
 from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm, opts
@@ -85,8 +87,6 @@ def _engagement_form() -> EngagementForm:
 @roles_required("procurement")
 def new_engagement() -> Any:
     form = _engagement_form()
-    from flask import request
-
     if request.method == "GET" and request.args.get("vendor_id", type=int) is not None:
         form.vendor_id.data = request.args.get("vendor_id", type=int)
     if form.validate_on_submit():
@@ -222,12 +222,6 @@ def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
 @roles_required("reviewer", "procurement")
 def evidence(evidence_id: int) -> Any:
     """An uploaded evidence file, always as a download (never rendered inline), audited."""
-    from pathlib import Path
-
-    from flask import Response as FlaskResponse
-
-    from ..services import audit
-
     item = db.session.get(Evidence, evidence_id)
     response_row = db.session.get(Response, item.response_id) if item else None
     if item is None or response_row is None or response_row.invitation.engagement.organisation_id != current_user.organisation_id:
