@@ -119,3 +119,36 @@ def test_admin_edits_an_article_and_the_next_annex_uses_it(app, client, seed, lo
     assert "秘密の保持等" in text and "乙は、玉名市の情報を漏らしてはならない。" in text
     assert "（１）目的外に使わないこと" in text
     assert "複写・複製の禁止" not in text
+
+
+def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed, login):
+    from vendorrisk.demo import demo_answer
+    from vendorrisk.models import Engagement
+    from vendorrisk.services import workflow
+
+    eid = seed.engagements[("tamana-city", "outsourcing")]
+    with app.app_context():
+        eng = db.session.get(Engagement, eid)
+        sent = workflow.send_invitation(eng, recipient_email="a@example.jp")
+        questions = [q for qn in workflow.invitation_questionnaires(sent.invitation) for q in qn.applicable(eng.profile())]
+        answers = {q.id: demo_answer(q, eng.vendor, eng) for q in questions}
+        weak = next(q for q in questions if q.type == "yesno" and q.must_pass and not q.shown_when)
+        answers[weak.id] = "partial"
+        workflow.save_answers(sent.invitation, answers)
+        assessment = workflow.submit_response(sent.invitation)
+        db.session.commit()
+        assert assessment.rating == "conditional"
+        finding = next(f for f in assessment.result["findings"] if f["question_id"] == weak.id)
+    login(seed.users["reviewer"])
+    assert client.post(f"/staff/engagements/{eid}/review", data={"decision": "approved", "note": "期限までに是正"}).status_code == 302
+    client.post("/logout")
+    login(seed.users["legal"])
+    client.post(f"/legal/engagements/{eid}/annex")
+    (annex_id, _), = _annexes(app, eid)
+    text = _pdf_text(client.get(f"/legal/annexes/{annex_id}.pdf").data)
+    assert "是正" in text
+    assert finding["remediation"].replace(" ", "")[:20] in text
+    from vendorrisk.domain.wareki import format_wareki
+    import datetime as dt
+
+    assert format_wareki(dt.date.fromisoformat(finding["deadline"])) in text
