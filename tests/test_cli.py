@@ -104,3 +104,31 @@ def test_annex_render_docx(demo_instance, tmp_path):
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "情報セキュリティに関する特記事項" in text and "第1条" in text
     assert "ソーシャルメディアサービスを利用する場合には" in text
+
+
+def test_a_real_deployment_starts_with_org_import_and_a_first_admin(tmp_path):
+    instance = tmp_path / "inst"
+    assert run(["db", "upgrade"], instance).returncode == 0
+    policy = tmp_path / "policy.txt"
+    policy.write_bytes((POLICIES_DIR / "ichikawa-city.txt").read_text(encoding="utf-8").encode("cp932"))
+    r = run(["org", "import", str(policy), "--slug", "ichikawa-city"], instance)
+    assert r.returncode == 0, r.stderr
+    assert "created: ichikawa-city 市川市" in r.stdout
+    r = run(["users", "create", "--org", "ichikawa-city", "--email", "Admin@City.example.jp", "--name", "管理 花子",
+             "--role", "admin", "--password", "a-long-password-2026"], instance)
+    assert r.returncode == 0, r.stderr
+    r = run(["users", "create", "--org", "nowhere", "--email", "x@example.jp", "--name", "x", "--role", "admin",
+             "--password", "a-long-password-2026"], instance)
+    assert r.returncode != 0 and "団体「nowhere」はありません" in r.stderr
+
+    from vendorrisk import create_app
+
+    app = create_app({"SECRET_KEY": "cli-test", "TESTING": True, "WTF_CSRF_ENABLED": False}, instance_path=instance)
+    client = app.test_client()
+    r = client.post("/login", data={"email": "admin@city.example.jp", "password": "a-long-password-2026"})
+    assert r.status_code == 302
+    assert "市川市" in client.get("/admin/organisation").get_data(as_text=True)
+    with app.app_context():
+        from vendorrisk.extensions import db
+
+        db.engine.dispose()

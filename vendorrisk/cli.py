@@ -18,6 +18,8 @@ db_cli = AppGroup("db", help="データベース")
 engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
+org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
+users_cli = AppGroup("users", help="職員の利用者")
 
 
 @policy_cli.command("parse", with_appcontext=False)
@@ -28,6 +30,61 @@ def policy_parse(path: str, as_json: bool) -> None:
     from .cli_policy import cmd_policy_parse
 
     sys.exit(cmd_policy_parse(path, as_json))
+
+
+@org_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--slug", required=True, help="団体の識別子（英小文字・数字・ハイフン。例：tamana-city）")
+@click.option("--head-title", default=None, help="契約書の甲の名義（例：玉名市長）。省略時は名称から作る")
+@with_appcontext
+def org_import(path: str, slug: str, head_title: str | None) -> None:
+    """基本方針のファイルから団体を作る（既にあれば更新する）。"""
+    import re
+
+    from .domain.policy import PolicyParseError, parse_policy_text, policy_bytes_to_text
+    from .extensions import db
+    from .services.organisations import import_policy
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{1,62}", slug):
+        raise click.ClickException("識別子は半角英小文字・数字・ハイフンで指定してください（例：tamana-city）。")
+    try:
+        text = policy_bytes_to_text(Path(path).read_bytes(), Path(path).name)
+        parsed = parse_policy_text(text)
+    except PolicyParseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    org, created = import_policy(parsed, text, slug=slug, head_title=head_title)
+    db.session.commit()
+    click.echo(f"{'created' if created else 'updated'}: {org.slug} {org.name} {org.clause_number} {org.clause_title}")
+
+
+@users_cli.command("create")
+@click.option("--org", "org_slug", required=True, help="団体の識別子")
+@click.option("--email", required=True)
+@click.option("--name", required=True, help="氏名")
+@click.option("--role", type=click.Choice(["admin", "procurement", "reviewer", "legal"]), required=True)
+@click.password_option("--password", help="12文字以上", confirmation_prompt=True)
+@with_appcontext
+def users_create(org_slug: str, email: str, name: str, role: str, password: str) -> None:
+    """職員の利用者を作る（最初の管理者を作るときなど）。"""
+    from .extensions import db
+    from .models import Organisation, User
+    from .services import audit
+    from .web.auth import hash_password
+
+    org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+    if org is None:
+        raise click.ClickException(f"団体「{org_slug}」はありません。先に `vendorrisk org import` で作ってください。")
+    if len(password) < 12:
+        raise click.ClickException("パスワードは12文字以上にしてください。")
+    email = email.strip().lower()
+    if db.session.scalar(select(User.id).filter_by(email=email)):
+        raise click.ClickException("このメールアドレスはすでに登録されています。")
+    user = User(organisation_id=org.id, email=email, name=name, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, organisation_id=org.id, actor="cli", data={"role": role})
+    db.session.commit()
+    click.echo(f"created: {email} ({role}) in {org.slug}")
 
 
 @db_cli.command("upgrade")
@@ -181,7 +238,7 @@ def check_pdf() -> None:
 
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
-    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli):
+    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
 
@@ -196,7 +253,7 @@ main = FlaskGroup(
     name="vendorrisk", create_app=_create_app_for_cli, add_version_option=False, load_dotenv=False,
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
-for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli):
+for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)
