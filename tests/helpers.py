@@ -87,20 +87,25 @@ def form_data_for(questions: list[Question], overrides: dict[str, Any] | None = 
     return data
 
 
-def answer_all(app: Flask, client: FlaskClient, token: str, overrides: dict[str, Any] | None = None) -> None:
-    """Walk every section page of the portal, filling it well, as a contractor would."""
+def portal_sections(app: Flask, token: str) -> list[tuple[str, str, list[Question]]]:
+    """(questionnaire id, section id, applicable questions) for each section page of the portal."""
     with app.app_context():
         invitation = workflow.invitation_for_token(token)
-        sections = []
         profile = invitation.engagement.profile()
+        out = []
         for q in workflow.invitation_questionnaires(invitation):
             applicable = {x.id for x in q.applicable(profile)}
             for s in q.sections:
                 questions = [x for x in s.questions if x.id in applicable]
                 if questions:
-                    sections.append((q.id, s.id, questions))
+                    out.append((q.id, s.id, questions))
         db.session.remove()
-    for qid, sid, questions in sections:
+    return out
+
+
+def answer_all(app: Flask, client: FlaskClient, token: str, overrides: dict[str, Any] | None = None) -> None:
+    """Walk every section page of the portal, filling it well, as a contractor would."""
+    for qid, sid, questions in portal_sections(app, token):
         url = f"/r/{token}/s/{qid}/{sid}"
         page = client.get(url)
         assert page.status_code == 200, url

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import io
 
-from helpers import form_data_for, token_from_outbox_or_page
+from helpers import form_data_for, portal_sections, token_from_outbox_or_page
 from sqlalchemy import select
 from weasyprint import HTML
 
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Evidence
-from vendorrisk.services import workflow
 from vendorrisk.web.answer_forms import field_name
 
 
 def _file_question(app, token):
-    with app.app_context():
-        inv = workflow.invitation_for_token(token)
-        profile = inv.engagement.profile()
-        for q in workflow.invitation_questionnaires(inv):
-            applicable = {x.id for x in q.applicable(profile)}
-            for s in q.sections:
-                questions = [x for x in s.questions if x.id in applicable]
-                files = [x for x in questions if x.type == "file"]
-                if files:
-                    return q.id, s.id, questions, files[0]
+    for qid, sid, questions in portal_sections(app, token):
+        files = [x for x in questions if x.type == "file"]
+        if files:
+            return qid, sid, questions, files[0]
     raise AssertionError("the outsourcing bank asks for evidence files")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import approve_through_services
-from helpers import answer_all, form_data_for, token_from_outbox_or_page
+from helpers import answer_all, form_data_for, portal_sections, token_from_outbox_or_page
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -46,19 +46,7 @@ def _invite(client, eid: int, **data) -> str:
     return token_from_outbox_or_page(r.get_data(as_text=True))
 
 
-def _sections(app, token):
-    with app.app_context():
-        inv = workflow.invitation_for_token(token)
-        profile = inv.engagement.profile()
-        out = []
-        for q in workflow.invitation_questionnaires(inv):
-            applicable = {x.id for x in q.applicable(profile)}
-            for s in q.sections:
-                questions = [x for x in s.questions if x.id in applicable]
-                if questions:
-                    out.append((q.id, s.id, questions))
-        db.session.remove()
-    return out
+_sections = portal_sections
 
 
 def _section_with(app, token, qtype):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Assessment, Organisation
+from vendorrisk.models import Organisation
 
 
 def test_admin_sets_thresholds_with_full_width_digits(app, client, seed, login):
