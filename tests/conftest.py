@@ -199,6 +199,23 @@ def seed_data(app: Flask, password_hash: str) -> SimpleNamespace:
 
 
 @pytest.fixture
+def invite(client: FlaskClient, seed: SimpleNamespace, login: Callable[[str], Any]) -> Callable[..., str]:
+    """Procurement sends an invitation for a seeded tamana-city engagement (by kind, or an
+    engagement id) through the page, logs out, and returns the token shown for copying."""
+    from helpers import token_from_outbox_or_page
+
+    def do_invite(kind: str = "outsourcing", *, eid: int | None = None, **data: str) -> str:
+        login(seed.users["procurement"])
+        eid = eid or seed.engagements[("tamana-city", kind)]
+        r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp", **data})
+        assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+        client.post("/logout")
+        return token_from_outbox_or_page(r.get_data(as_text=True))
+
+    return do_invite
+
+
+@pytest.fixture
 def login(client: FlaskClient) -> Callable[[str], Any]:
     def do_login(email: str, password: str = TEST_PASSWORD) -> Any:
         return client.post("/login", data={"email": email, "password": password})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from helpers import form_data_for, portal_sections, token_from_outbox_or_page
+from helpers import form_data_for, portal_sections
 from sqlalchemy import select
 from weasyprint import HTML
 
@@ -21,11 +21,9 @@ def _file_question(app, token):
     raise AssertionError("the outsourcing bank asks for evidence files")
 
 
-def test_evidence_upload_and_reviewer_download(app, client, seed, login):
+def test_evidence_upload_and_reviewer_download(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
-    client.post("/logout")
+    token = invite(eid=eid)
     qid, sid, questions, fq = _file_question(app, token)
     url = f"/r/{token}/s/{qid}/{sid}"
 

@@ -80,12 +80,10 @@ def _docx_text(data: bytes) -> str:
 
 
 @pytest.fixture
-def invited(app, client, seed, login):
+def invited(app, client, seed, login, invite):
     """The tamana outsourcing engagement invited through the page; the client is logged out."""
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     return eid, token
 
 
@@ -386,11 +384,9 @@ def test_thirteen_megabyte_body_gets_the_japanese_413_page(app, client, invited)
 # --- portal answer types ------------------------------------------------------------------------
 
 
-def test_xss_in_every_portal_answer_type_is_escaped_on_check_review_and_literal_in_pdf(app, client, seed, login):
+def test_xss_in_every_portal_answer_type_is_escaped_on_check_review_and_literal_in_pdf(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     person = {"name": f"髙橋{SCRIPT}", "title": IMG, "department": "{{7*7}}", "email": "a@example.jp", "phone": "03-1111-2222"}
     overrides = {}
     for _qid, _sid, questions in _sections(app, token):
@@ -482,11 +478,9 @@ def test_option_values_not_in_the_choices_are_refused_and_saved_answer_kept(app,
     assert r.status_code in (200, 302)
 
 
-def test_multi_with_unknown_values(app, client, seed, login):
+def test_multi_with_unknown_values(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "cloud")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     qid, sid, questions, multi_q = _section_with(app, token, "multi")
     url = f"/r/{token}/s/{qid}/{sid}"
     r = client.post(url, data={**form_data_for(questions), field_name(multi_q.id): [multi_q.options[0].value, SCRIPT]})
@@ -595,11 +589,9 @@ def test_posting_question_ids_of_another_section_or_invitation_changes_nothing(a
     assert _answers(app, other) == {}
 
 
-def test_answers_posted_after_submit_change_nothing(app, client, seed, login):
+def test_answers_posted_after_submit_change_nothing(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     answer_all(app, client, token)
     assert client.post(f"/r/{token}/submit").status_code == 302
     with app.app_context():
@@ -729,11 +721,9 @@ def test_methods_not_allowed_get_the_japanese_405_page(app, client, seed, login,
         assert "この操作はできません" in r.get_data(as_text=True)
 
 
-def test_review_decision_posted_twice_keeps_the_first(app, client, seed, login):
+def test_review_decision_posted_twice_keeps_the_first(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     answer_all(app, client, token)
     client.post(f"/r/{token}/submit")
     login(seed.users["reviewer"])
@@ -750,11 +740,9 @@ def test_review_decision_posted_twice_keeps_the_first(app, client, seed, login):
     assert r.status_code == 200
 
 
-def test_approving_a_fail_rating_is_refused(app, client, seed, login):
+def test_approving_a_fail_rating_is_refused(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     overrides = {}
     for _qid, _sid, questions in _sections(app, token):
         for q in questions:
@@ -992,11 +980,9 @@ def test_article_override_with_placeholder_payloads(app, client, seed, login):
     _no_raw_markup(r.get_data(as_text=True), "article 404")
 
 
-def test_nul_byte_in_review_note_never_crashes(app, client, seed, login):
+def test_nul_byte_in_review_note_never_crashes(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = _invite(client, eid)
-    client.post("/logout")
+    token = invite(eid=eid)
     answer_all(app, client, token)
     client.post(f"/r/{token}/submit")
     login(seed.users["reviewer"])

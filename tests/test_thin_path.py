@@ -124,11 +124,9 @@ def test_whole_path_from_invitation_to_annex(app, client, seed, login):
         assert audit.verify_chain() == []
 
 
-def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, login):
+def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
-    client.post("/logout")
+    token = invite(eid=eid)
     from helpers import form_data_for
 
     from vendorrisk.services import workflow
@@ -159,13 +157,11 @@ def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, 
         assert person.id not in saved
 
 
-def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, seed, login):
+def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, seed, login, invite):
     from helpers import PEOPLE, answer_all
 
     eid = seed.engagements[("tamana-city", "outsourcing")]
-    login(seed.users["procurement"])
-    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
-    client.post("/logout")
+    token = invite(eid=eid)
     PEOPLE["responsible_manager"] = {**PEOPLE["responsible_manager"], "name": "髙橋 𬼂男"}
     try:
         answer_all(app, client, token)
@@ -179,11 +175,9 @@ def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, see
     assert client.post(f"/r/{token}/submit").status_code == 302
 
 
-def test_foreign_provider_can_show_english_beside_japanese(app, client, seed, login):
+def test_foreign_provider_can_show_english_beside_japanese(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "cloud")]
-    login(seed.users["procurement"])
-    token = token_from_outbox_or_page(client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"}).get_data(as_text=True))
-    client.post("/logout")
+    token = invite(eid=eid)
     from vendorrisk.services import workflow
 
     with app.app_context():

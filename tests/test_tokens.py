@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import token_from_outbox_or_page
 from sqlalchemy import select
 
 from vendorrisk.extensions import db
 from vendorrisk.models import Invitation, utcnow
 
 
-def _invite(client, login, seed, kind="outsourcing"):
-    login(seed.users["procurement"])
-    eid = seed.engagements[("tamana-city", kind)]
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"})
-    client.post("/logout")
-    return token_from_outbox_or_page(r.get_data(as_text=True))
-
-
-def test_token_is_256_bits_and_only_its_hash_is_stored(app, client, seed, login):
-    token = _invite(client, login, seed)
+def test_token_is_256_bits_and_only_its_hash_is_stored(app, client, seed, login, invite):
+    token = invite()
     assert len(token) >= 43  # token_urlsafe(32)
     with app.app_context():
         stored = db.session.scalar(select(Invitation.token_hash))
@@ -36,8 +27,8 @@ def _neutral_404(client, url):
     return body
 
 
-def test_wrong_expired_and_revoked_tokens_look_the_same(app, client, seed, login):
-    token = _invite(client, login, seed)
+def test_wrong_expired_and_revoked_tokens_look_the_same(app, client, seed, login, invite):
+    token = invite()
     wrong = _neutral_404(app.test_client(), "/r/" + "A" * 43 + "/")
     with app.app_context():
         inv = db.session.scalar(select(Invitation))
@@ -59,8 +50,8 @@ def test_wrong_expired_and_revoked_tokens_look_the_same(app, client, seed, login
     assert client.post(f"/r/{token}/submit").status_code == 404
 
 
-def test_new_invitation_replaces_the_open_one(app, client, seed, login):
-    first = _invite(client, login, seed)
-    second = _invite(client, login, seed)
+def test_new_invitation_replaces_the_open_one(app, client, seed, login, invite):
+    first = invite()
+    second = invite()
     assert client.get(f"/r/{first}/").status_code == 404
     assert client.get(f"/r/{second}/").status_code == 200

@@ -41,18 +41,16 @@ def org_import(path: str, slug: str, head_title: str | None) -> None:
     """基本方針のファイルから団体を作る（既にあれば更新する）。"""
     import re
 
-    from .domain.policy import PolicyParseError, parse_policy_text, policy_bytes_to_text
+    from .domain.policy import PolicyParseError
     from .extensions import db
-    from .services.organisations import import_policy
+    from .services.organisations import SLUG_PATTERN, import_policy_bytes
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{1,62}", slug):
+    if not re.fullmatch(SLUG_PATTERN, slug):
         raise click.ClickException("識別子は半角英小文字・数字・ハイフンで指定してください（例：tamana-city）。")
     try:
-        text = policy_bytes_to_text(Path(path).read_bytes(), Path(path).name)
-        parsed = parse_policy_text(text)
+        org, created = import_policy_bytes(Path(path).read_bytes(), Path(path).name, slug=slug, head_title=head_title)
     except PolicyParseError as exc:
         raise click.ClickException(str(exc)) from exc
-    org, created = import_policy(parsed, text, slug=slug, head_title=head_title)
     db.session.commit()
     click.echo(f"{'created' if created else 'updated'}: {org.slug} {org.name} {org.clause_number} {org.clause_title}")
 

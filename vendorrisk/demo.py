@@ -11,12 +11,11 @@ from sqlalchemy import select
 
 from .domain import corporate_number
 from .domain import questionnaire as qdef
-from .domain.policy import parse_policy_file
 from .extensions import db
 from .models import ROLE_LABELS, Engagement, Officer, Organisation, User, Vendor
 from .paths import POLICIES_DIR
 from .services import annexes, workflow
-from .services.organisations import import_policy
+from .services.organisations import import_policy_bytes
 from .web.auth import hash_password
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -155,10 +154,9 @@ def load_demo() -> list[tuple[str, str]]:
     logins: list[tuple[str, str]] = []
     for spec in ORGS:
         path = POLICIES_DIR / spec["file"]
-        text = path.read_text(encoding="utf-8")
         org = db.session.scalar(select(Organisation).filter_by(slug=spec["slug"]))
         if org is None:
-            org, _ = import_policy(parse_policy_file(path), text, slug=spec["slug"], head_title=spec["head"])
+            org, _ = import_policy_bytes(path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"])
         if not org.officers:
             for role, title, name, dept in spec["officers"]:
                 org.officers.append(Officer(role=role, role_title=title, name=name, department=dept))

@@ -447,11 +447,12 @@ class Annex(db.Model):
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     document_id: Mapped[str] = mapped_column(String(120), unique=True)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     snapshot_sha256: Mapped[str] = mapped_column(String(64))  # sha256 of the snapshot (inputs)
     answers_sha256: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)  # article text, for comparing versions
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    # Large columns load only when used (download, compare), not when versions are listed.
+    text: Mapped[str] = mapped_column(Text, deferred=True)  # article text, for comparing versions
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

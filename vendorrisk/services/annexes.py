@@ -35,6 +35,13 @@ def renderer() -> Any:
     return _renderer
 
 
+def unprintable_characters(text: str) -> list[str]:
+    """Characters the annex font cannot print (warn the contractor; never refuse a real name)."""
+    from ..adapters.pdf import unsupported_characters
+
+    return unsupported_characters(text)
+
+
 def _by_suffix(answers: dict[str, Any], suffix: str) -> Any:
     for qid in sorted(answers):
         if qid.endswith(suffix) and answers[qid] not in (None, "", [], {}):

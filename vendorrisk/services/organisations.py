@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..domain.policy import ParsedPolicy
+from ..domain.policy import ParsedPolicy, parse_policy_text, policy_bytes_to_text
 from ..extensions import db
 from ..models import Organisation
 from . import audit
+
+
+# An organisation's identifier (slug): lower-case letters, digits and hyphens, e.g. tamana-city.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,62}$"
+
+
+def import_policy_bytes(data: bytes, filename: str, *, slug: str, head_title: str | None = None) -> tuple[Organisation, bool]:
+    """Read an uploaded or given policy file (.txt/.md/.pdf) and create or update the organisation.
+
+    Raises PolicyParseError (Japanese message) when the file or its clause cannot be read."""
+    text = policy_bytes_to_text(data, filename)
+    return import_policy(parse_policy_text(text), text, slug=slug, head_title=head_title)
 
 
 def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str | None = None) -> tuple[Organisation, bool]:

@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app, render_template
 from sqlalchemy import select
 
-from ..adapters.mail import OutgoingMail
+from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
 from ..domain import questionnaire as qdef
 from ..domain import scoring
 from ..extensions import db
@@ -191,6 +191,11 @@ def send_invitation(
     return SentInvitation(invitation, token, link, mail)
 
 
+def deliver_mail(mail: OutgoingMail) -> DeliveryResult:
+    """Write the .eml to the outbox and send it by SMTP when configured. Call after the commit."""
+    return deliver(mail, current_app.config)
+
+
 def invitation_for_token(token: str) -> Invitation:
     """The usable invitation behind a token, or NotFound (wrong, expired and revoked alike)."""
     if not token or len(token) > 200:
@@ -233,22 +238,22 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, completed_se
     db.session.flush()
 
 
-def visible_ids(invitation: Invitation, answers: dict[str, Any] | None = None) -> set[str]:
-    """Ids of the applicable questions currently shown (`shown_when` follows the answers so far)."""
+def visible_questions(invitation: Invitation, answers: dict[str, Any] | None = None) -> list[qdef.Question]:
+    """The applicable questions currently shown (`shown_when` follows the answers so far)."""
     if answers is None:
         answers = invitation.response.answer_map() if invitation.response else {}
-    return {
-        q.id for q in qdef.visible_questions(invitation_questionnaires(invitation), answers, invitation.engagement.profile())
-    }
+    return qdef.visible_questions(invitation_questionnaires(invitation), answers, invitation.engagement.profile())
+
+
+def visible_ids(invitation: Invitation, answers: dict[str, Any] | None = None) -> set[str]:
+    return {q.id for q in visible_questions(invitation, answers)}
 
 
 def missing_required(invitation: Invitation) -> list[qdef.Question]:
     """Required, applicable, shown questions that have no answer yet."""
     answers = invitation.response.answer_map() if invitation.response else {}
-    return [
-        q for q in qdef.visible_questions(invitation_questionnaires(invitation), answers, invitation.engagement.profile())
-        if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))
-    ]
+    return [q for q in visible_questions(invitation, answers)
+            if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))]
 
 
 def canonical_sha256(data: Any) -> str:

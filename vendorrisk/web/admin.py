@@ -9,11 +9,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain.policy import PolicyParseError, parse_policy_text, policy_bytes_to_text
+from ..domain.policy import PolicyParseError
 from ..extensions import db
 from ..models import Officer, Organisation, User
 from ..services import audit
-from ..services.organisations import import_policy
+from ..services.organisations import import_policy_bytes
 from .auth import hash_password, roles_required
 from .forms import ThresholdsForm, ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
 
@@ -61,17 +61,16 @@ def upload_policy() -> Any:
         if len(data) > MAX_POLICY_BYTES:
             form.policy_file.errors = ["ファイルが大きすぎます。5MB以下のファイルを選んでください。"]
         else:
-            try:
-                text = policy_bytes_to_text(data, upload.filename or "policy.txt")
-                parsed = parse_policy_text(text)
-            except PolicyParseError as exc:
-                form.policy_file.errors = [str(exc)]
+            slug = form.slug.data or org.slug
+            if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
+                form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
             else:
-                slug = form.slug.data or org.slug
-                if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
-                    form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
+                try:
+                    target, created = import_policy_bytes(data, upload.filename or "policy.txt", slug=slug)
+                except PolicyParseError as exc:
+                    db.session.rollback()
+                    form.policy_file.errors = [str(exc)]
                 else:
-                    target, created = import_policy(parsed, text, slug=slug)
                     db.session.commit()
                     if created:
                         flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")

@@ -25,6 +25,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import corporate_number
+from ..domain.wareki import parse_date
+from ..services.organisations import SLUG_PATTERN
 from ..models import KIND_LABELS, OFFICER_ROLES, ROLE_LABELS
 
 
@@ -46,13 +48,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def parse_date_text(raw: str) -> dt.date:
-    """Accepts 2026-12-01, 2026/12/1, 2026年12月1日 and 和暦 (令和8年12月1日), full-width too."""
-    from ..domain.wareki import parse_date
-
-    return parse_date(raw)
-
-
 class JapaneseDateField(StringField):
     """A date typed as text; keeps what the person typed when it cannot be read."""
 
@@ -61,7 +56,7 @@ class JapaneseDateField(StringField):
         self.data = None
         if self.raw and self.raw.strip():
             try:
-                self.data = parse_date_text(self.raw)
+                self.data = parse_date(self.raw)
             except (ValueError, KeyError):
                 self.data = None
                 raise ValueError("日付は「2026-04-01」または「令和8年4月1日」の形で入力してください。")
@@ -185,7 +180,7 @@ class PolicyUploadForm(FlaskForm):
     )
     slug = StringField(
         "団体の識別子（英字）", filters=[nfkc_strip],
-        validators=[Optional(), Regexp(r"^[a-z0-9][a-z0-9\-]{1,62}$", message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。")],
+        validators=[Optional(), Regexp(SLUG_PATTERN, message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。")],
         description="新しい団体を作るときだけ入力します。空欄なら自団体を更新します。",
     )
 

@@ -27,10 +27,11 @@ def index() -> Any:
     engagements = db.session.scalars(
         select(Engagement).filter_by(organisation_id=current_user.organisation_id, state="approved").order_by(Engagement.id.desc())
     ).all()
-    versions = {
-        e.id: db.session.scalars(select(Annex).filter_by(engagement_id=e.id).order_by(Annex.version.desc())).all()
-        for e in engagements
-    }
+    versions: dict[int, list[Annex]] = {e.id: [] for e in engagements}
+    for annex in db.session.scalars(
+        select(Annex).where(Annex.engagement_id.in_(list(versions))).order_by(Annex.version.desc())
+    ):
+        versions[annex.engagement_id].append(annex)
     return render_template("legal/index.html", engagements=engagements, versions=versions, form=IssueAnnexForm())
 
 

@@ -229,11 +229,12 @@ def check() -> Any:
     return _render_check(inv)
 
 
-def _render_check(inv: Invitation, errors: list[Question] | None = None) -> Any:
+def _render_check(inv: Invitation, *, show_errors: bool = False) -> Any:
+    """The check-answers page: every shown question with its answer, and the required ones missing."""
     assert inv.response is not None
     answers = inv.response.answer_map()
     visible = workflow.visible_ids(inv, answers)
-    groups = []
+    groups, missing = [], []
     for q, sec, questions in _sections(inv):
         rows = []
         for question in questions:
@@ -243,29 +244,25 @@ def _render_check(inv: Invitation, errors: list[Question] | None = None) -> Any:
             answered = ANSWER_TYPES[question.type].is_answered(value)
             rows.append({"question": question, "answered": answered,
                          "display": ANSWER_TYPES[question.type].display(question, value) if answered else "未回答"})
+            if question.required and not answered:
+                missing.append({"question": question, "url": url_for("portal.section", qid=q.id, section_id=sec.id)
+                                + f"#{field_name(question.id)}-group"})
         groups.append({"questionnaire": q, "section": sec, "rows": rows})
-    glyph_warnings = _glyph_warnings(groups)
-    where = {x.id: (q, sec) for q, sec, questions in _sections(inv) for x in questions}
-    missing = [
-        {"question": m, "url": url_for("portal.section", qid=where[m.id][0].id, section_id=where[m.id][1].id)
-         + f"#{field_name(m.id)}-group"}
-        for m in (errors if errors is not None else workflow.missing_required(inv)) if m.id in where
-    ]
     return render_template("portal/check.html", invitation=inv, engagement=inv.engagement, groups=groups,
-                           missing=missing, show_errors=errors is not None, form=EmptyForm(),
-                           glyph_warnings=glyph_warnings,
-                           field_name=field_name, form_has_errors=bool(errors))
+                           missing=missing, show_errors=show_errors, form=EmptyForm(),
+                           glyph_warnings=_glyph_warnings(groups),
+                           field_name=field_name, form_has_errors=show_errors and bool(missing))
 
 
 def _glyph_warnings(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Answers the annex font cannot print (rare 異体字, emoji): warn, never reject a real name."""
-    from ..adapters.pdf import unsupported_characters
+    from ..services.annexes import unprintable_characters
 
     out = []
     for group in groups:
         for row in group["rows"]:
             if row["answered"] and row["question"].type in ("person", "text", "group"):
-                chars = unsupported_characters(row["display"])
+                chars = unprintable_characters(row["display"])
                 if chars:
                     out.append({"question": row["question"], "chars": chars})
     return out
@@ -277,9 +274,8 @@ def submit() -> Any:
     inv: Invitation = g.invitation
     if not EmptyForm().validate_on_submit():
         abort(400)
-    missing = workflow.missing_required(inv)
-    if missing:
-        return _render_check(inv, errors=missing), 400
+    if workflow.missing_required(inv):
+        return _render_check(inv, show_errors=True), 400
     try:
         workflow.submit_response(inv)
         db.session.commit()

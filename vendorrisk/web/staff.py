@@ -10,8 +10,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from ..adapters.mail import deliver
 from ..extensions import db
 from ..models import Annex, Assessment, Engagement, Evidence, Invitation, Officer, Response, StateError, Vendor
 from ..services import audit, workflow
@@ -34,9 +34,16 @@ def org_engagement(engagement_id: int) -> Engagement:
 @login_required
 def dashboard() -> Any:
     engagements = db.session.scalars(
-        select(Engagement).filter_by(organisation_id=current_user.organisation_id).order_by(Engagement.id.desc())
+        select(Engagement).filter_by(organisation_id=current_user.organisation_id)
+        .options(selectinload(Engagement.vendor)).order_by(Engagement.id.desc())
     ).all()
-    return render_template("staff/dashboard.html", engagements=engagements)
+    # The latest assessment of each engagement, in one query.
+    latest: dict[int, Assessment] = {}
+    for assessment in db.session.scalars(
+        select(Assessment).where(Assessment.engagement_id.in_([e.id for e in engagements])).order_by(Assessment.id)
+    ):
+        latest[assessment.engagement_id] = assessment
+    return render_template("staff/dashboard.html", engagements=engagements, latest=latest)
 
 
 @bp.route("/vendors")
@@ -142,7 +149,7 @@ def invite(engagement_id: int) -> Any:
         flash(str(exc), "error")
         return redirect(url_for("staff.engagement", engagement_id=eng.id))
     db.session.commit()
-    result = deliver(sent.mail, {**current_app.config})
+    result = workflow.deliver_mail(sent.mail)
     if result.smtp_error:
         flash("メールサーバーへの送信に失敗しました。下のリンクをコピーして、回答者に直接お知らせください。", "warning")
     # The token is shown once, right after sending, for copying; only its hash is stored.
@@ -257,11 +264,6 @@ def trace() -> Any:
             "questions": [by_id[i] for i in ids if i in by_id],
         })
     return render_template("staff/trace.html", org=org, rows=rows)
-
-
-@bp.app_template_global()
-def staff_assessment_for(engagement: Engagement) -> Assessment | None:
-    return workflow.latest_assessment(engagement)
 
 
 @bp.errorhandler(IntegrityError)
