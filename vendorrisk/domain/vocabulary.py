@@ -1,0 +1,74 @@
+"""The shared vocabulary: every term more than one layer uses is defined here once and imported.
+
+Pure Python (no Flask, no database). Kinds, roles, states and their allowed transitions, labels,
+the time zone, canonical JSON and the control-character pattern live here; the era table lives in
+`domain.wareki` (its only owner).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+JST = ZoneInfo("Asia/Tokyo")
+
+# --- engagement kinds -------------------------------------------------------------------------
+KINDS: tuple[str, ...] = ("outsourcing", "cloud", "social_media")
+KIND_LABELS: dict[str, str] = {
+    "outsourcing": "業務委託",
+    "cloud": "外部サービス（クラウドサービス）",
+    "social_media": "ソーシャルメディアサービス",
+}
+
+# --- staff roles ------------------------------------------------------------------------------
+ROLES: tuple[str, ...] = ("admin", "procurement", "reviewer", "legal")
+ROLE_LABELS: dict[str, str] = {
+    "admin": "管理者",
+    "procurement": "所管課・契約担当",
+    "reviewer": "情報セキュリティ担当",
+    "legal": "法務・契約担当",
+}
+
+# --- inherent risk ----------------------------------------------------------------------------
+RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+RISK_LABELS: dict[str, str] = {"high": "高", "medium": "中", "low": "低"}
+
+# --- engagement states and the moves between them ---------------------------------------------
+ENGAGEMENT_STATES: tuple[str, ...] = ("draft", "invited", "submitted", "approved", "rejected")
+ENGAGEMENT_STATE_LABELS: dict[str, str] = {
+    "draft": "下書き",
+    "invited": "回答依頼中",
+    "submitted": "審査待ち",
+    "approved": "承認済み",
+    "rejected": "差戻し",
+}
+
+# --- a contractor's responsible person --------------------------------------------------------
+# (key, Japanese label, English label, required)
+PERSON_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("name", "氏名", "Name", True),
+    ("title", "役職", "Title", False),
+    ("department", "所属", "Department", False),
+    ("email", "メールアドレス", "Email", False),
+    ("phone", "電話番号", "Phone", False),
+)
+
+# --- text hygiene -----------------------------------------------------------------------------
+# C0 controls except TAB, LF and CR, and DEL: never valid in a form value, a file name or XML.
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control(value: str) -> str:
+    return CONTROL_CHARS_RE.sub("", value)
+
+
+# --- canonical JSON (hashing answers, definitions and annex snapshots) ------------------------
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def canonical_sha256(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
