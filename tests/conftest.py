@@ -145,7 +145,7 @@ def runner(app: Flask) -> Any:
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from vendorrisk.web.auth import hash_password
+    from vendorrisk.services.users import hash_password
 
     return hash_password(TEST_PASSWORD)
 

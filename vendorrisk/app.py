@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as config_module
+from .domain.vocabulary import JST
 from .extensions import csrf, db, limiter, login_manager
 from .paths import STATIC_DIR, TEMPLATES_DIR, default_instance_dir
+from .web.unit_of_work import UnitOfWorkFlask
 
-JST = ZoneInfo("Asia/Tokyo")
+__all__ = ["JST", "UnsafeConfigError", "create_app"]
 
 
 class UnsafeConfigError(RuntimeError):
@@ -24,7 +25,7 @@ class UnsafeConfigError(RuntimeError):
 
 def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None) -> Flask:
     instance_dir = Path(instance_path).resolve() if instance_path else default_instance_dir()
-    app = Flask(
+    app = UnitOfWorkFlask(
         __name__,
         instance_path=str(instance_dir),
         instance_relative_config=True,
@@ -36,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     app.request_class = CleanRequest
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
-    app.config.update(config_module.from_environment())
+    config_module.apply_environment(app.config)
     if test_config:
         app.config.update(test_config)
 
@@ -88,6 +89,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .web import admin, auth, errors, legal, portal, staff
+    from .web.answer_forms import check_answer_registry
+
+    check_answer_registry()
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)

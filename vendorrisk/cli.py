@@ -11,7 +11,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
+
+# Who the audit log names for a command run on the server.
+CLI_ACTOR = "cli"
 
 policy_cli = AppGroup("policy", help="情報セキュリティ基本方針の読み込み")
 db_cli = AppGroup("db", help="データベース")
@@ -42,16 +46,17 @@ def org_import(path: str, slug: str, head_title: str | None) -> None:
     import re
 
     from .domain.policy import PolicyParseError
-    from .extensions import db
     from .services.organisations import SLUG_PATTERN, import_policy_bytes
+    from .services.unit_of_work import unit_of_work
 
     if not re.fullmatch(SLUG_PATTERN, slug):
         raise click.ClickException("識別子は半角英小文字・数字・ハイフンで指定してください（例：tamana-city）。")
     try:
-        org, created = import_policy_bytes(Path(path).read_bytes(), Path(path).name, slug=slug, head_title=head_title)
+        with unit_of_work():
+            org, created = import_policy_bytes(Path(path).read_bytes(), Path(path).name, slug=slug,
+                                               head_title=head_title, actor=CLI_ACTOR)
     except PolicyParseError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(f"{'created' if created else 'updated'}: {org.slug} {org.name} {org.clause_number} {org.clause_title}")
 
 
@@ -59,30 +64,24 @@ def org_import(path: str, slug: str, head_title: str | None) -> None:
 @click.option("--org", "org_slug", required=True, help="団体の識別子")
 @click.option("--email", required=True)
 @click.option("--name", required=True, help="氏名")
-@click.option("--role", type=click.Choice(["admin", "procurement", "reviewer", "legal"]), required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.password_option("--password", help="12文字以上", confirmation_prompt=True)
 @with_appcontext
 def users_create(org_slug: str, email: str, name: str, role: str, password: str) -> None:
     """職員の利用者を作る（最初の管理者を作るときなど）。"""
-    from .extensions import db
-    from .models import Organisation, User
-    from .services import audit
-    from .web.auth import hash_password
+    from .services.organisations import find_organisation
+    from .services.unit_of_work import unit_of_work
+    from .services.users import UserRefused, create_user
 
-    org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+    org = find_organisation(org_slug)
     if org is None:
         raise click.ClickException(f"団体「{org_slug}」はありません。先に `vendorrisk org import` で作ってください。")
-    if len(password) < 12:
-        raise click.ClickException("パスワードは12文字以上にしてください。")
-    email = email.strip().lower()
-    if db.session.scalar(select(User.id).filter_by(email=email)):
-        raise click.ClickException("このメールアドレスはすでに登録されています。")
-    user = User(organisation_id=org.id, email=email, name=name, role=role, password_hash=hash_password(password))
-    db.session.add(user)
-    db.session.flush()
-    audit.record("user.create", "user", user.id, organisation_id=org.id, actor="cli", data={"role": role})
-    db.session.commit()
-    click.echo(f"created: {email} ({role}) in {org.slug}")
+    try:
+        with unit_of_work():
+            user = create_user(org, email=email, name=name, role=role, password=password, actor=CLI_ACTOR)
+    except UserRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created: {user.email} ({role}) in {org.slug}")
 
 
 @db_cli.command("upgrade")
@@ -153,6 +152,7 @@ def annex_render(org_slug: str, reference: str, out: str, fmt: str) -> None:
     from .extensions import db
     from .models import Engagement, Organisation, StateError
     from .services import annexes
+    from .services.unit_of_work import unit_of_work
 
     eng = db.session.scalar(
         select(Engagement).join(Organisation, Engagement.organisation_id == Organisation.id)
@@ -161,8 +161,8 @@ def annex_render(org_slug: str, reference: str, out: str, fmt: str) -> None:
     if eng is None:
         raise click.ClickException(f"団体「{org_slug}」に案件番号「{reference}」の案件はありません。")
     try:
-        annex = annexes.issue_annex(eng)
-        db.session.commit()
+        with unit_of_work():
+            annex = annexes.issue_annex(eng)
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     if fmt == "pdf":
@@ -202,10 +202,9 @@ def q_list(as_json: bool, directory: str) -> None:
 def q_trace(org_slug: str, as_json: bool) -> None:
     """団体の条項に含まれる義務ごとに、対応する設問を示す。"""
     from .cli_questionnaires import cmd_trace
-    from .extensions import db
-    from .models import Organisation
+    from .services.organisations import find_organisation
 
-    org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+    org = find_organisation(org_slug)
     if org is None:
         raise click.ClickException(f"団体「{org_slug}」はありません。")
     sys.exit(cmd_trace(QUESTIONNAIRES_DIR, list(org.obligations), as_json))

@@ -3,10 +3,11 @@ environment variables (and DATABASE_URL), then the mapping given to `create_app`
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+from flask import Config
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
@@ -32,25 +33,18 @@ DEFAULTS: dict[str, Any] = {
     "TESTING": False,
 }
 
-ENV_PREFIX = "VENDORRISK_"
+ENV_PREFIX = "VENDORRISK"
+# VENDORRISK_* variables that name folders (read by vendorrisk.paths), not configuration.
+PATH_VARIABLES = ("INSTANCE", "TEMPLATES", "QUESTIONNAIRES")
 
 
-def _coerce(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    environ = dict(os.environ if environ is None else environ)
-    out: dict[str, Any] = {}
-    if environ.get("DATABASE_URL"):
-        out["DATABASE_URL"] = environ["DATABASE_URL"]
-    for key, raw in environ.items():
-        if key.startswith(ENV_PREFIX) and key not in ("VENDORRISK_INSTANCE", "VENDORRISK_TEMPLATES"):
-            out[key[len(ENV_PREFIX):]] = _coerce(raw)
-    return out
+def apply_environment(config: Config) -> None:
+    """`VENDORRISK_*` variables (values read as JSON when they parse: 14, true), then DATABASE_URL."""
+    config.from_prefixed_env(ENV_PREFIX)
+    for key in PATH_VARIABLES:
+        config.pop(key, None)
+    if os.environ.get("DATABASE_URL"):
+        config["DATABASE_URL"] = os.environ["DATABASE_URL"]
 
 
 def sqlalchemy_url(config: dict[str, Any], instance_path: Path) -> str:

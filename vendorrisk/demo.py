@@ -11,14 +11,16 @@ from sqlalchemy import select
 
 from .domain import corporate_number
 from .domain import questionnaire as qdef
+from .domain.vocabulary import ROLE_LABELS, ROLES
 from .extensions import db
-from .models import ROLE_LABELS, Engagement, Officer, Organisation, User, Vendor
+from .models import Engagement, Organisation, User, Vendor
 from .paths import POLICIES_DIR
-from .services import annexes, workflow
-from .services.organisations import import_policy_bytes
-from .web.auth import hash_password
+from .services import annexes, answers, definitions, engagements, invitations, officers, review, users, vendors
+from .services.organisations import find_organisation, import_policy_bytes
+from .services.unit_of_work import unit_of_work
 
 DEMO_PASSWORD = "demo-pass-2026"
+DEMO_ACTOR = "demo"
 
 ORGS: list[dict[str, Any]] = [
     {"slug": "tamana-city", "file": "tamana-city.txt", "head": "玉名市長", "mail": "tamana",
@@ -65,55 +67,51 @@ ENGAGEMENTS = [
 
 
 def _users_for(org: Organisation, mail: str) -> list[tuple[str, str]]:
-    created = []
-    for role in ("admin", "procurement", "reviewer", "legal"):
+    logins = []
+    for role in ROLES:
         email = f"{role}@{mail}.example.jp"
-        user = db.session.scalar(select(User).filter_by(email=email))
-        if user is None:
-            db.session.add(User(
-                organisation_id=org.id, email=email, role=role, name=f"{ROLE_LABELS[role]}（デモ）",
-                password_hash=hash_password(DEMO_PASSWORD),
-            ))
-        created.append((email, f"{org.name}・{ROLE_LABELS[role]}"))
-    db.session.flush()
-    return created
+        if not users.email_taken(email):
+            users.create_user(org, email=email, role=role, name=f"{ROLE_LABELS[role]}（デモ）",
+                              password=DEMO_PASSWORD, actor=DEMO_ACTOR)
+        logins.append((email, f"{org.name}・{ROLE_LABELS[role]}"))
+    return logins
 
 
-def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement) -> Any:
-    """A good, realistic answer for a demo contractor."""
-    qid, kind = question.id, question.type
-    if kind == "yesno":
+def _choice_answer(question: qdef.Question) -> Any:
+    if question.type == "yesno":
         return "yes"
-    if kind == "single":
+    if question.type == "single":
         return max(question.options, key=lambda o: o.score).value if question.options else None
-    if kind == "multi":
-        return [o.value for o in question.options if o.score > 0][:3] or ([question.options[0].value] if question.options else [])
-    if kind == "person":
-        if qid.endswith("security_officer"):
-            return {"name": "山﨑 𠮷郎", "title": "情報セキュリティ部長", "department": "情報セキュリティ部",
-                    "email": "security@" + vendor.contact_email.split("@")[-1], "phone": "03-1234-5679"}
-        return {"name": "髙橋 優子", "title": "業務責任者", "department": "公共ソリューション部",
-                "email": "manager@" + vendor.contact_email.split("@")[-1], "phone": "03-1234-5678"}
-    if kind == "group":
-        if qid.endswith("accounts"):
-            return [{"service": "X（旧Twitter）", "account": f"@{engagement.organisation.slug.replace('-', '_')}_koho",
-                     "section": "秘書広報課", "owner": "秘書広報課長"},
-                    {"service": "LINE公式アカウント", "account": f"{engagement.organisation.name}公式",
-                     "section": "秘書広報課", "owner": "秘書広報課長"}]
-        if qid.endswith("subcontractors"):
-            return []
-        return []
-    if kind == "date":
-        return (engagement.period_end or dt.date(2027, 3, 31)).isoformat()
-    if kind == "number":
-        return 99.9 if "sla" in qid else 12
-    if kind == "file":
-        return None
-    # free text, chosen by what the question is about
+    scored = [o.value for o in question.options if o.score > 0][:3]
+    return scored or ([question.options[0].value] if question.options else [])
+
+
+def _person_answer(question: qdef.Question, vendor: Vendor) -> dict[str, str]:
+    domain = vendor.contact_email.split("@")[-1]
+    if question.id.endswith("security_officer"):
+        return {"name": "山﨑 𠮷郎", "title": "情報セキュリティ部長", "department": "情報セキュリティ部",
+                "email": f"security@{domain}", "phone": "03-1234-5679"}
+    return {"name": "髙橋 優子", "title": "業務責任者", "department": "公共ソリューション部",
+            "email": f"manager@{domain}", "phone": "03-1234-5678"}
+
+
+def _group_answer(question: qdef.Question, engagement: Engagement) -> list[dict[str, str]]:
+    if not question.id.endswith("accounts"):
+        return []  # no subcontractors in the demo
+    org = engagement.organisation
+    return [{"service": "X（旧Twitter）", "account": f"@{org.slug.replace('-', '_')}_koho",
+             "section": "秘書広報課", "owner": "秘書広報課長"},
+            {"service": "LINE公式アカウント", "account": f"{org.name}公式",
+             "section": "秘書広報課", "owner": "秘書広報課長"}]
+
+
+def _text_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement) -> str | None:
+    """Free text, chosen by what the question is about."""
     cloud = "cloud" in engagement.kinds
     texts = {
         "work_site": f"{vendor.address}（本社 運用センター、入退室管理あり）",
-        "data_site": "日本国内（東京リージョン、バックアップは大阪リージョン）" if cloud else "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
+        "data_site": "日本国内（東京リージョン、バックアップは大阪リージョン）" if cloud
+        else "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
         "data_location": "日本国内（東京リージョン、バックアップは大阪リージョン）",
         "data_storage_site": "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
         "governing_law": "日本法",
@@ -127,64 +125,102 @@ def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement)
         "track_record": "県内の自治体で同種業務を10件受託しています。",
     }
     for suffix, text in texts.items():
-        if qid.endswith(suffix):
+        if question.id.endswith(suffix):
             return text or None
     return "社内規程に基づき実施しています。詳細は別紙のとおりです。"
 
 
+def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement) -> Any:
+    """A good, realistic answer for a demo contractor."""
+    kind = question.type
+    if kind in ("yesno", "single", "multi"):
+        return _choice_answer(question)
+    if kind == "person":
+        return _person_answer(question, vendor)
+    if kind == "group":
+        return _group_answer(question, engagement)
+    if kind == "date":
+        return (engagement.period_end or dt.date(2027, 3, 31)).isoformat()
+    if kind == "number":
+        return 99.9 if "sla" in question.id else 12
+    if kind == "file":
+        return None
+    return _text_answer(question, vendor, engagement)
+
+
 def _take_through(engagement: Engagement, reviewer: User, legal: User) -> None:
+    """Invite → answer → submit → score → decide → annex, through the services (flushes only)."""
     vendor = engagement.vendor
-    sent = workflow.send_invitation(engagement, recipient_email=vendor.contact_email, recipient_name="ご担当者", user=None)
+    sent = invitations.send_invitation(engagement, recipient_email=vendor.contact_email, recipient_name="ご担当者")
     invitation = sent.invitation
     profile = engagement.profile()
-    answers: dict[str, Any] = {}
-    for q in workflow.invitation_questionnaires(invitation):
+    given: dict[str, Any] = {}
+    for q in definitions.invitation_questionnaires(invitation):
         for question in q.applicable(profile):
-            value = demo_answer(question, vendor, engagement)
-            answers[question.id] = value
+            given[question.id] = demo_answer(question, vendor, engagement)
     # `shown_when` questions only count when shown; keep the rest (harmless, not scored).
-    workflow.save_answers(invitation, answers)
-    assessment = workflow.submit_response(invitation)
-    workflow.decide(assessment, "approved" if assessment.rating != "fail" else "rejected", reviewer, "デモ：回答内容を確認しました。")
+    answers.save_answers(invitation, given)
+    assessment = answers.submit_response(invitation)
+    review.decide(assessment, "approved" if assessment.rating != "fail" else "rejected", reviewer,
+                  "デモ：回答内容を確認しました。")
     if engagement.state == "approved":
         annexes.issue_annex(engagement, legal, issued_on=dt.date(2026, 11, 20))
 
 
+def _demo_organisation(spec: dict[str, Any]) -> Organisation:
+    org = find_organisation(spec["slug"])
+    if org is None:
+        path = POLICIES_DIR / spec["file"]
+        org, _ = import_policy_bytes(path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"],
+                                     actor=DEMO_ACTOR)
+    if not org.officers:
+        for role, title, name, dept in spec["officers"]:
+            officers.add_officer(org, role=role, role_title=title, name=name, department=dept, actor=DEMO_ACTOR)
+        db.session.expire(org, ["officers"])
+    return org
+
+
+def _demo_vendors(org: Organisation) -> list[Vendor]:
+    out = []
+    for name, base, address, rep, email in VENDORS:
+        number = corporate_number.make(base)
+        vendor = db.session.scalar(select(Vendor).filter_by(organisation_id=org.id, corporate_number=number))
+        if vendor is None:
+            vendor = vendors.create_vendor(org, name=name, corporate_number=number, address=address,
+                                           representative=rep, contact_email=email, actor=DEMO_ACTOR)
+        out.append(vendor)
+    return out
+
+
+def _demo_engagement(org: Organisation, vendor: Vendor, spec: dict[str, Any]) -> Engagement:
+    officer_ids = [o.id for o in org.officers if o.role == "security_manager" or
+                   (o.role == "sns_owner" and "social_media" in spec["kinds"])]
+    return engagements.create_engagement(
+        org, vendor, officer_ids, actor=DEMO_ACTOR, reference=spec["ref"], title=spec["title"],
+        kinds=spec["kinds"], confidentiality=spec["confidentiality"], integrity=1, availability=1,
+        personal_data=spec["personal_data"], my_number=spec["my_number"],
+        network_segment=spec["network_segment"], period_start=dt.date(2026, 12, 1),
+        period_end=dt.date(2027, 3, 31),
+    )
+
+
+def _load_organisation(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    org = _demo_organisation(spec)
+    logins = _users_for(org, spec["mail"])
+    demo_vendors = _demo_vendors(org)
+    reviewer = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="reviewer"))
+    legal = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="legal"))
+    assert reviewer is not None and legal is not None
+    for spec_e in ENGAGEMENTS:
+        if not engagements.reference_taken(org.id, spec_e["ref"]):
+            _take_through(_demo_engagement(org, demo_vendors[spec_e["vendor"]], spec_e), reviewer, legal)
+    return logins
+
+
 def load_demo() -> list[tuple[str, str]]:
+    """Every demo organisation, each in its own unit of work (idempotent)."""
     logins: list[tuple[str, str]] = []
     for spec in ORGS:
-        path = POLICIES_DIR / spec["file"]
-        org = db.session.scalar(select(Organisation).filter_by(slug=spec["slug"]))
-        if org is None:
-            org, _ = import_policy_bytes(path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"])
-        if not org.officers:
-            for role, title, name, dept in spec["officers"]:
-                org.officers.append(Officer(role=role, role_title=title, name=name, department=dept))
-            db.session.flush()
-        logins += _users_for(org, spec["mail"])
-        vendors = []
-        for name, base, address, rep, email in VENDORS:
-            number = corporate_number.make(base)
-            vendor = db.session.scalar(select(Vendor).filter_by(organisation_id=org.id, corporate_number=number))
-            if vendor is None:
-                vendor = workflow.create_vendor(org, name=name, corporate_number=number, address=address,
-                                                representative=rep, contact_email=email)
-            vendors.append(vendor)
-        reviewer = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="reviewer"))
-        legal = db.session.scalar(select(User).filter_by(organisation_id=org.id, role="legal"))
-        assert reviewer is not None and legal is not None
-        for spec_e in ENGAGEMENTS:
-            eng = db.session.scalar(select(Engagement).filter_by(organisation_id=org.id, reference=spec_e["ref"]))
-            if eng is None:
-                officer_ids = [o.id for o in org.officers if o.role in ("security_manager",) or
-                               (o.role == "sns_owner" and "social_media" in spec_e["kinds"])]
-                eng = workflow.create_engagement(
-                    org, vendors[spec_e["vendor"]], officer_ids, reference=spec_e["ref"], title=spec_e["title"],
-                    kinds=spec_e["kinds"], confidentiality=spec_e["confidentiality"], integrity=1, availability=1,
-                    personal_data=spec_e["personal_data"], my_number=spec_e["my_number"],
-                    network_segment=spec_e["network_segment"], period_start=dt.date(2026, 12, 1),
-                    period_end=dt.date(2027, 3, 31),
-                )
-                _take_through(eng, reviewer, legal)
-        db.session.commit()
+        with unit_of_work():
+            logins += _load_organisation(spec)
     return logins

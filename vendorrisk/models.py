@@ -26,35 +26,26 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain.vocabulary import (
+    ENGAGEMENT_STATE_LABELS,
+    ENGAGEMENT_STATES,
+    ENGAGEMENT_TRANSITIONS,
+    KIND_LABELS,
+    ROLE_LABELS,
+    ROLES,
+)
 from .extensions import db
-
-ROLES = ("admin", "procurement", "reviewer", "legal")
-ROLE_LABELS = {
-    "admin": "管理者",
-    "procurement": "所管課・契約担当",
-    "reviewer": "情報セキュリティ担当",
-    "legal": "法務・契約担当",
-}
-KINDS = ("outsourcing", "cloud", "social_media")
-KIND_LABELS = {
-    "outsourcing": "業務委託",
-    "cloud": "外部サービス（クラウドサービス）",
-    "social_media": "ソーシャルメディアサービス",
-}
-ENGAGEMENT_STATES = ("draft", "invited", "submitted", "approved", "rejected")
-ENGAGEMENT_STATE_LABELS = {
-    "draft": "下書き",
-    "invited": "回答依頼中",
-    "submitted": "審査待ち",
-    "approved": "承認済み",
-    "rejected": "差戻し",
-}
-
 
 class StateError(Exception):
     """An illegal lifecycle move; the message is Japanese and safe to show."""
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK expression `column IN ('a','b')` from the shared vocabulary."""
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
 
 
 def utcnow() -> dt.datetime:
@@ -102,7 +93,8 @@ class Organisation(db.Model):
     clause_paragraphs: Mapped[dict[str, str | None]] = mapped_column(JSON)
     obligations: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Per-organisation settings: {"thresholds": {...}, "articles_override": {...}}
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # MutableDict: assigning a key (settings["thresholds"] = ...) marks the row changed.
+    settings: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(JSON), default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -152,7 +144,7 @@ class Officer(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin','procurement','reviewer','legal')", name="role"),)
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -201,9 +193,7 @@ class Engagement(db.Model):
         CheckConstraint("confidentiality BETWEEN 1 AND 3", name="confidentiality"),
         CheckConstraint("integrity BETWEEN 1 AND 2", name="integrity"),
         CheckConstraint("availability BETWEEN 1 AND 2", name="availability"),
-        CheckConstraint(
-            "state IN ('draft','invited','submitted','approved','rejected')", name="state"
-        ),
+        CheckConstraint(_one_of("state", ENGAGEMENT_STATES), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,6 +233,18 @@ class Engagement(db.Model):
     @property
     def state_label(self) -> str:
         return ENGAGEMENT_STATE_LABELS.get(self.state, self.state)
+
+    def can_move_to(self, state: str) -> bool:
+        return state in ENGAGEMENT_TRANSITIONS.get(self.state, frozenset())
+
+    def move_to(self, state: str) -> None:
+        """The one way an engagement changes state (vocabulary.ENGAGEMENT_TRANSITIONS)."""
+        if not self.can_move_to(state):
+            raise StateError(
+                f"案件の状態を「{self.state_label}」から「{ENGAGEMENT_STATE_LABELS.get(state, state)}」"
+                "に変えることはできません。画面を再読み込みして、案件の状態を確認してください。"
+            )
+        self.state = state
 
     def profile(self) -> dict[str, Any]:
         """The engagement profile that questionnaires' `applies_when` and scoring read."""
@@ -339,6 +341,11 @@ class Invitation(db.Model):
         self.state = "revoked"
         self.revoked_at = utcnow()
 
+    def mark_submitted(self) -> None:
+        if self.state != "open":
+            raise StateError("この回答依頼はすでに提出済みか、取り消されています。")
+        self.state = "submitted"
+
 
 class Response(db.Model):
     """The contractor's answers to one invitation: a draft until submitted, then frozen."""
@@ -370,6 +377,14 @@ class Response(db.Model):
     def ensure_editable(self) -> None:
         if self.state != "draft":
             raise StateError("この回答は提出済みのため変更できません。")
+
+    def submit(self, answers: dict[str, Any], answers_sha256: str) -> None:
+        """Freeze the answers (draft → submitted)."""
+        self.ensure_editable()
+        self.frozen_answers = answers
+        self.answers_sha256 = answers_sha256
+        self.state = "submitted"
+        self.submitted_at = utcnow()
 
 
 class Answer(db.Model):

@@ -45,6 +45,16 @@ ENGAGEMENT_STATE_LABELS: dict[str, str] = {
     "approved": "承認済み",
     "rejected": "差戻し",
 }
+# from-state → the states it may move to. A new invitation may replace an open one (invited →
+# invited); revoking the last open invitation goes back to draft; after 差戻し procurement may
+# invite again; an approved engagement does not move.
+ENGAGEMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"invited"}),
+    "invited": frozenset({"invited", "draft", "submitted"}),
+    "submitted": frozenset({"approved", "rejected"}),
+    "rejected": frozenset({"invited"}),
+    "approved": frozenset(),
+}
 
 # --- a contractor's responsible person --------------------------------------------------------
 # (key, Japanese label, English label, required)

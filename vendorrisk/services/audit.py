@@ -15,10 +15,35 @@ from ..models import AuditEvent, User, utcnow
 GENESIS = "0" * 64
 
 
-def actor_for(user: User | None) -> str:
-    if user is not None and getattr(user, "is_authenticated", False):
-        return f"user:{user.id}:{user.email}"
-    return "system"
+# Who did it: a staff User, or a string such as "cli", "demo", "contractor:invitation:7".
+Actor = User | str | None
+SYSTEM = "system"
+
+
+def actor_for(actor: Actor) -> str:
+    if isinstance(actor, str):
+        return actor
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return f"user:{actor.id}:{actor.email}"
+    return SYSTEM
+
+
+def _ambient_actor() -> str:
+    """Transitional: services/annexes.py (owned elsewhere) does not pass its actor yet."""
+    try:
+        return actor_for(current_user._get_current_object())  # type: ignore[attr-defined]
+    except (RuntimeError, AttributeError):
+        return SYSTEM
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _payload(prev: str, organisation_id: int | None, actor: str, action: str, obj: str,
+             data: dict[str, Any], at: str) -> dict[str, Any]:
+    return {"prev": prev, "organisation_id": organisation_id, "actor": actor, "action": action,
+            "object": obj, "data": data, "at": at}
 
 
 def record(
@@ -27,30 +52,20 @@ def record(
     object_id: object,
     *,
     organisation_id: int | None,
-    actor: str | None = None,
+    actor: Actor = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event chained to the previous one (flushes, never commits)."""
-    if actor is None:
-        try:
-            actor = actor_for(current_user._get_current_object())  # type: ignore[attr-defined]
-        except (RuntimeError, AttributeError):
-            actor = "system"
+    """Append an event chained to the previous one (flushes, never commits).
+
+    Services pass `actor` (a User or an actor string); None is only for the legacy caller above."""
+    label = actor_for(actor) if actor is not None else _ambient_actor()
     prev = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     at = utcnow()
-    payload = {
-        "prev": prev,
-        "organisation_id": organisation_id,
-        "actor": actor,
-        "action": action,
-        "object": f"{object_type}:{object_id}",
-        "data": data or {},
-        "at": at.isoformat(),
-    }
-    digest = hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    digest = _digest(_payload(prev, organisation_id, label, action, f"{object_type}:{object_id}", data or {},
+                              at.isoformat()))
     event = AuditEvent(
         organisation_id=organisation_id,
-        actor=actor,
+        actor=label,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -69,16 +84,8 @@ def verify_chain() -> list[int]:
     bad: list[int] = []
     prev = GENESIS
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        payload = {
-            "prev": event.prev_hash,
-            "organisation_id": event.organisation_id,
-            "actor": event.actor,
-            "action": event.action,
-            "object": f"{event.object_type}:{event.object_id}",
-            "data": event.data,
-            "at": event.at.isoformat(),
-        }
-        digest = hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        digest = _digest(_payload(event.prev_hash, event.organisation_id, event.actor, event.action,
+                                  f"{event.object_type}:{event.object_id}", event.data, event.at.isoformat()))
         if event.prev_hash != prev or digest != event.hash:
             bad.append(event.id)
         prev = event.hash

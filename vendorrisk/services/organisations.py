@@ -6,23 +6,24 @@ from sqlalchemy import select
 
 from ..domain.policy import ParsedPolicy, parse_policy_text, policy_bytes_to_text
 from ..extensions import db
-from ..models import Organisation
+from ..models import Officer, Organisation
 from . import audit
-
 
 # An organisation's identifier (slug): lower-case letters, digits and hyphens, e.g. tamana-city.
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,62}$"
 
 
-def import_policy_bytes(data: bytes, filename: str, *, slug: str, head_title: str | None = None) -> tuple[Organisation, bool]:
+def import_policy_bytes(data: bytes, filename: str, *, slug: str, head_title: str | None = None,
+                        actor: audit.Actor = audit.SYSTEM) -> tuple[Organisation, bool]:
     """Read an uploaded or given policy file (.txt/.md/.pdf) and create or update the organisation.
 
     Raises PolicyParseError (Japanese message) when the file or its clause cannot be read."""
     text = policy_bytes_to_text(data, filename)
-    return import_policy(parse_policy_text(text), text, slug=slug, head_title=head_title)
+    return import_policy(parse_policy_text(text), text, slug=slug, head_title=head_title, actor=actor)
 
 
-def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str | None = None) -> tuple[Organisation, bool]:
+def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str | None = None,
+                  actor: audit.Actor = audit.SYSTEM) -> tuple[Organisation, bool]:
     """Returns (organisation, created)."""
     org = db.session.scalar(select(Organisation).filter_by(slug=slug))
     created = org is None
@@ -48,10 +49,22 @@ def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str
     db.session.flush()
     audit.record(
         "organisation.import_policy" if not created else "organisation.create",
-        "organisation", org.id, organisation_id=org.id,
+        "organisation", org.id, organisation_id=org.id, actor=actor,
         data={"policy_title": org.policy_title, "clause_number": org.clause_number},
     )
     return org, created
+
+
+def slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(Organisation.id).filter_by(slug=slug)) is not None
+
+
+def find_organisation(slug: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).filter_by(slug=slug))
+
+
+def organisation_officers(organisation_id: int) -> list[Officer]:
+    return list(db.session.scalars(select(Officer).filter_by(organisation_id=organisation_id).order_by(Officer.id)))
 
 
 def default_head_title(name: str) -> str:

@@ -1,30 +1,38 @@
-"""Admin: the organisation (policy upload), its officer registry and its users."""
+"""Admin: the organisation (policy upload), its officer registry, its users and its settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from sqlalchemy.orm.attributes import flag_modified
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..domain.annex import AnnexCompositionError
 from ..domain.policy import PolicyParseError
+from ..domain.scoring import resolve_thresholds
+from ..domain.vocabulary import KIND_LABELS
 from ..extensions import db
-from ..models import Officer, Organisation, User
-from ..services import audit
+from ..models import User
+from ..services import officers, organisation_settings, users
 from ..services.organisations import import_policy_bytes
-from .auth import hash_password, roles_required
-from .forms import ThresholdsForm, ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
+from .auth import roles_required
+from .forms import (
+    ArticleOverrideForm,
+    EmptyForm,
+    OfficerForm,
+    PolicyUploadForm,
+    ThresholdsForm,
+    UserForm,
+    paragraphs_from_text,
+    paragraphs_to_text,
+)
+from .unit_of_work import refusable
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-MAX_POLICY_BYTES = 5 * 1024 * 1024
-
 
 def _thresholds_form() -> ThresholdsForm:
-    from ..domain.scoring import resolve_thresholds
-
     current = resolve_thresholds((current_user.organisation.settings or {}).get("thresholds"))
     return ThresholdsForm(formdata=None, data=ThresholdsForm.initial(current))
 
@@ -32,10 +40,10 @@ def _thresholds_form() -> ThresholdsForm:
 def _organisation_page(status: int = 200, **forms: Any) -> Any:
     """The organisation page; a form given here (with its errors and typed values) replaces a blank one."""
     org = current_user.organisation
-    users = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    staff = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
     page = render_template(
-        "admin/organisation.html", org=org, users=users,
-        policy_form=forms.get("policy_form") or PolicyUploadForm(),
+        "admin/organisation.html", org=org, users=staff,
+        policy_form=forms.get("policy_form") or PolicyUploadForm(own_slug=org.slug),
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
@@ -53,68 +61,47 @@ def organisation() -> Any:
 @bp.route("/policy", methods=["POST"])
 @roles_required("admin")
 def upload_policy() -> Any:
-    form = PolicyUploadForm()
-    org = current_user.organisation
-    if form.validate_on_submit():
-        upload = form.policy_file.data
-        data = upload.read(MAX_POLICY_BYTES + 1)
-        if len(data) > MAX_POLICY_BYTES:
-            form.policy_file.errors = ["ファイルが大きすぎます。5MB以下のファイルを選んでください。"]
-        else:
-            slug = form.slug.data or org.slug
-            if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
-                form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
-            else:
-                try:
-                    target, created = import_policy_bytes(data, upload.filename or "policy.txt", slug=slug)
-                except PolicyParseError as exc:
-                    db.session.rollback()
-                    form.policy_file.errors = [str(exc)]
-                else:
-                    db.session.commit()
-                    if created:
-                        flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")
-                    else:
-                        flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
-                    return redirect(url_for("admin.organisation"))
-    return _organisation_page(400, policy_form=form)
+    form = PolicyUploadForm(own_slug=current_user.organisation.slug)
+    if not form.validate_on_submit():
+        return _organisation_page(400, policy_form=form)
+    upload = form.policy_file.data
+    with refusable(PolicyParseError) as refusal:
+        target, created = import_policy_bytes(upload.read(), upload.filename or "policy.txt",
+                                              slug=form.target_slug(), actor=current_user)
+    if refusal:
+        form.policy_file.errors = [refusal.message]
+        return _organisation_page(400, policy_form=form)
+    if created:
+        flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")
+    else:
+        flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
+    return redirect(url_for("admin.organisation"))
 
 
 @bp.route("/officers", methods=["POST"])
 @roles_required("admin")
 def add_officer() -> Any:
     form = OfficerForm()
-    org = current_user.organisation
-    if form.validate_on_submit():
-        officer = Officer(organisation_id=org.id, role=form.role.data, role_title=form.role_title.data,
-                          name=form.name.data, department=form.department.data or "")
-        db.session.add(officer)
-        db.session.flush()
-        audit.record("officer.create", "officer", officer.id, organisation_id=org.id, data={"name": officer.name})
-        db.session.commit()
-        flash("責任者を登録しました。", "success")
-        return redirect(url_for("admin.organisation"))
-    return _organisation_page(400, officer_form=form)
+    if not form.validate_on_submit():
+        return _organisation_page(400, officer_form=form)
+    officers.add_officer(current_user.organisation, role=form.role.data, role_title=form.role_title.data,
+                         name=form.name.data, department=form.department.data or "", actor=current_user)
+    flash("責任者を登録しました。", "success")
+    return redirect(url_for("admin.organisation"))
 
 
 @bp.route("/users", methods=["POST"])
 @roles_required("admin")
 def add_user() -> Any:
     form = UserForm()
-    org = current_user.organisation
     if form.validate_on_submit():
-        email = form.email.data.lower()
-        if db.session.scalar(select(User.id).filter_by(email=email)):
-            form.email.errors = ["このメールアドレスはすでに登録されています。"]
-        else:
-            user = User(organisation_id=org.id, email=email, name=form.name.data, role=form.role.data,
-                        password_hash=hash_password(form.password.data))
-            db.session.add(user)
-            db.session.flush()
-            audit.record("user.create", "user", user.id, organisation_id=org.id, data={"role": user.role})
-            db.session.commit()
+        with refusable(users.UserRefused) as refusal:
+            users.create_user(current_user.organisation, email=form.email.data, name=form.name.data,
+                              role=form.role.data, password=form.password.data, actor=current_user)
+        if not refusal:
             flash("利用者を登録しました。", "success")
             return redirect(url_for("admin.organisation"))
+        form.email.errors = [refusal.message]
     return _organisation_page(400, user_form=form)
 
 
@@ -122,19 +109,14 @@ def add_user() -> Any:
 @roles_required("admin")
 def thresholds() -> Any:
     form = ThresholdsForm()
-    if form.validate_on_submit():
-        org = current_user.organisation
-        settings = dict(org.settings or {})
-        settings["thresholds"] = form.thresholds()
-        org.settings = settings
-        flag_modified(org, "settings")
-        audit.record("organisation.thresholds", "organisation", org.id, organisation_id=org.id, data=settings["thresholds"])
-        db.session.commit()
-        flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
-        return redirect(url_for("admin.organisation"))
-    return _organisation_page(400, thresholds_form=form)
+    if not form.validate_on_submit():
+        return _organisation_page(400, thresholds_form=form)
+    organisation_settings.save_thresholds(current_user.organisation, form.thresholds(), actor=current_user)
+    flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
+    return redirect(url_for("admin.organisation"))
 
 
+# What each article's `when` means, for the articles page.
 KIND_CONDITIONS = {
     "subcontracting": "再委託ありのとき", "no_subcontracting": "再委託なしのとき", "cloud_high": "機密性2以上の外部サービス",
     "cloud_low": "機密性1の外部サービス", "personal_data": "個人情報を扱うとき", "my_number": "マイナンバーを扱うとき",
@@ -151,50 +133,36 @@ def _library() -> dict[str, dict[str, Any]]:
 @bp.route("/articles")
 @roles_required("admin")
 def articles() -> Any:
-    from ..models import KIND_LABELS
-
-    overrides = (current_user.organisation.settings or {}).get("articles_override") or {}
+    overrides = organisation_settings.article_overrides(current_user.organisation)
     return render_template("admin/articles.html", library=list(_library().values()), overrides=overrides,
                            kind_labels=KIND_LABELS, conditions=KIND_CONDITIONS)
+
+
+def _article_form(article: dict[str, Any], override: dict[str, Any]) -> ArticleOverrideForm:
+    current = {**article, **override}
+    return ArticleOverrideForm(data={
+        "omit": bool(override.get("omit")),
+        "heading": current["heading"],
+        "paragraphs": paragraphs_to_text(current["paragraphs"]),
+    })
 
 
 @bp.route("/articles/<key>", methods=["GET", "POST"])
 @roles_required("admin")
 def edit_article(key: str) -> Any:
-    from ..domain.annex import AnnexCompositionError, check_overrides
-
     library = _library()
     if key not in library:
         abort(404)
-    org = current_user.organisation
-    settings = dict(org.settings or {})
-    overrides = dict(settings.get("articles_override") or {})
-    current = {**library[key], **overrides.get(key, {})}
-    form = ArticleOverrideForm(data={
-        "omit": bool(overrides.get(key, {}).get("omit")),
-        "heading": current["heading"],
-        "paragraphs": paragraphs_to_text(current["paragraphs"]),
-    })
+    overrides = organisation_settings.article_overrides(current_user.organisation)
+    form = _article_form(library[key], overrides.get(key, {}))
     if form.validate_on_submit():
-        if form.omit.data:
-            change: dict[str, Any] = {"omit": True}
-        else:
-            change = {"heading": form.heading.data or library[key]["heading"],
-                      "paragraphs": paragraphs_from_text(form.paragraphs.data or "")}
-        candidate = {**overrides, key: change}
-        try:
-            check_overrides(candidate)
-        except AnnexCompositionError as exc:
-            form.paragraphs.errors = [f"この条文は使えません：{exc}"]
-        else:
-            settings["articles_override"] = candidate
-            org.settings = settings
-            flag_modified(org, "settings")
-            audit.record("organisation.article_override", "organisation", org.id, organisation_id=org.id,
-                         data={"article": key, "change": change})
-            db.session.commit()
+        with refusable(AnnexCompositionError) as refusal:
+            organisation_settings.override_article(current_user.organisation, key,
+                                                   form.change(library[key]["heading"]), actor=current_user)
+        if not refusal:
             flash(f"「{library[key]['heading']}」の条文を保存しました。次に作成する特記事項から反映されます。", "success")
             return redirect(url_for("admin.articles"))
+        form.paragraphs.errors = [f"この条文は使えません：{refusal.message}"]
     return render_template("admin/article_form.html", key=key, article=library[key], form=form,
                            overridden=key in overrides, reset_form=EmptyForm(),
                            form_has_errors=bool(form.errors))
@@ -205,14 +173,9 @@ def edit_article(key: str) -> Any:
 def reset_article(key: str) -> Any:
     if key not in _library() or not EmptyForm().validate_on_submit():
         abort(404)
-    org = current_user.organisation
-    settings = dict(org.settings or {})
-    overrides = dict(settings.get("articles_override") or {})
-    if overrides.pop(key, None) is not None:
-        settings["articles_override"] = overrides
-        org.settings = settings
-        flag_modified(org, "settings")
-        audit.record("organisation.article_reset", "organisation", org.id, organisation_id=org.id, data={"article": key})
-        db.session.commit()
+    organisation_settings.reset_article(current_user.organisation, key, actor=current_user)
     flash("標準の条文に戻しました。", "success")
     return redirect(url_for("admin.articles"))
+
+
+__all__ = ["bp", "paragraphs_from_text"]

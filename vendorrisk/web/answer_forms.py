@@ -1,31 +1,30 @@
 """Answer forms built at run time from a frozen questionnaire definition.
 
-Each answer type of `domain.questionnaire.ANSWER_TYPES` maps to a WTForms field here; the domain
-type does the normalising (full-width digits, 和暦 dates ...) and gives the Japanese message.
-Saving never requires an answer: required questions are checked on the check-answers page, so a
-contractor can save half a section and come back.
+The web side of each answer type lives in one registry, `WEB_ANSWER_TYPES`, keyed like the
+domain's `ANSWER_TYPES` (checked at start-up by `check_answer_registry`): each entry gives the
+WTForms field, the field's initial data from a stored answer, and the raw value handed to the
+domain type, which does the normalising (full-width digits, 和暦 dates ...) and gives the
+Japanese message. Saving never requires an answer: required questions are checked on the
+check-answers page, so a contractor can save half a section and come back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flask import current_app
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileSize
 from wtforms import Field, FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional, StopValidation, ValidationError
 
 from ..domain.questionnaire import ANSWER_TYPES, AnswerError, Question
-from .forms import MultiCheckboxField, opts
+from ..domain.vocabulary import PERSON_FIELDS
+from .forms import MultiCheckboxField, email_check, opts
 
-PERSON_LABELS = (
-    ("name", "氏名", "Name"),
-    ("title", "役職", "Title"),
-    ("department", "所属部署", "Department"),
-    ("email", "メールアドレス", "E-mail"),
-    ("phone", "電話番号", "Phone"),
-)
+TEXT_AREA_MAX = 4000
 
 
 def field_name(question_id: str) -> str:
@@ -39,7 +38,7 @@ class _Normalise:
         self.question = question
 
     def __call__(self, form: Form, field: Field) -> None:
-        raw = composite_data(self.question, field)
+        raw = WEB_ANSWER_TYPES[self.question.type].raw(field)
         try:
             field.answer_value = ANSWER_TYPES[self.question.type].normalize(raw, self.question)
         except AnswerError as exc:
@@ -55,18 +54,12 @@ class _Keep:
         raise StopValidation()
 
 
-def composite_data(question: Question, field: Field) -> Any:
-    if question.type == "person":
-        return {k: (v or "") for k, v in field.data.items()}
-    if question.type == "group":
-        return [dict(row) for row in field.data]
-    if question.type == "file":
-        return None  # handled by the view (upload)
-    return field.data
+def _nfkc(value: Any) -> Any:
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
 class CheckedFormField(FormField):
-    """A FormField (person) whose composite value is checked by the domain answer type."""
+    """A FormField (person) whose own sub-form checks run first, then the domain answer type."""
 
     def __init__(self, form_class: type[Form], label: str | None = None, *, checks: list[Any], **kwargs: Any):
         super().__init__(form_class, label, **kwargs)
@@ -83,6 +76,9 @@ class CheckedFormField(FormField):
 
     def validate(self, form: Form, extra_validators: Any = ()) -> bool:
         self._own_errors = []
+        if not self.form.validate():
+            self._own_errors = [message for messages in self.form.errors.values() for message in messages][:1]
+            return False
         for check in self._checks:
             try:
                 check(form, self)
@@ -98,63 +94,174 @@ def _both(ja: str, en: str, bilingual: bool) -> str:
     return f"{ja} / {en}" if bilingual and en and en != ja else ja
 
 
-def _sub_field(sub: Question, bilingual: bool = False) -> Field:
-    label = _both(sub.text_ja, sub.text_en, bilingual)
-    if sub.type in ("single", "yesno"):
-        options = ANSWER_TYPES[sub.type].choices(sub)
-        return SelectField(label, choices=opts([("", _both("選んでください", "Choose", bilingual))] + [(o.value, _both(o.label_ja, o.label_en, bilingual)) for o in options]),
-                           validators=[_Keep()], validate_choice=False)
-    if sub.type == "multi":
-        return MultiCheckboxField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in sub.options), validators=[_Keep()], validate_choice=False)
-    return StringField(label, validators=[_Keep()])
+def _choices(question: Question, bilingual: bool, *, placeholder: bool = False) -> list[Any]:
+    pairs: list[tuple[str, str]] = [("", _both("選んでください", "Choose", bilingual))] if placeholder else []
+    pairs += [(o.value, _both(o.label_ja, o.label_en, bilingual)) for o in ANSWER_TYPES[question.type].choices(question)]
+    return opts(pairs)
 
 
-def _row_form(question: Question, bilingual: bool = False) -> type[Form]:
-    attrs: dict[str, Any] = {sub.id: _sub_field(sub, bilingual) for sub in question.fields}
-    return type(f"Row_{field_name(question.id)}", (Form,), attrs)
+def _field_kwargs(question: Question) -> dict[str, Any]:
+    return {"description": question.help_ja, "validators": [Optional(), _Normalise(question)]}
 
 
-def _person_form(bilingual: bool = False) -> type[Form]:
-    attrs = {key: StringField(_both(ja, en, bilingual), validators=[_Keep()]) for key, ja, en in PERSON_LABELS}
+class WebAnswerType:
+    """The web side of one domain answer type."""
+
+    key = ""
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        raise NotImplementedError
+
+    def initial(self, question: Question, value: Any) -> Any:
+        """A stored answer as the field's initial data."""
+        return value
+
+    def raw(self, field: Field) -> Any:
+        """What the person typed, as the domain type reads it."""
+        return field.data
+
+    def rows(self, stored: Any) -> int:
+        return 1
+
+
+class ChoiceAnswer(WebAnswerType):
+    def __init__(self, key: str):
+        self.key = key
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return RadioField(question.text_ja, choices=_choices(question, bilingual), validate_choice=False,
+                          **_field_kwargs(question))
+
+
+class MultiAnswer(WebAnswerType):
+    key = "multi"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return MultiCheckboxField(question.text_ja, choices=_choices(question, bilingual), validate_choice=False,
+                                  **_field_kwargs(question))
+
+
+class TextAnswer(WebAnswerType):
+    key = "text"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return TextAreaField(question.text_ja, render_kw={"maxlength": TEXT_AREA_MAX, "rows": 4},
+                             **_field_kwargs(question))
+
+
+class DateAnswer(WebAnswerType):
+    key = "date"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return StringField(question.text_ja, render_kw={"inputmode": "text"}, **_field_kwargs(question))
+
+
+class NumberAnswer(WebAnswerType):
+    key = "number"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return StringField(question.text_ja, render_kw={"inputmode": "numeric"}, **_field_kwargs(question))
+
+    def initial(self, question: Question, value: Any) -> Any:
+        return None if value is None else str(value)
+
+
+class FileAnswer(WebAnswerType):
+    """An evidence upload: its size is checked here, its type by services.evidence from the content.
+
+    No FileAllowed on the name: a name is only a hint (browsers and mail clients drop or change
+    suffixes), and the content decides what the file is and which suffix it is stored with."""
+
+    key = "file"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        limit = int(current_app.config["EVIDENCE_MAX_BYTES"])
+        too_big = f"ファイルが大きすぎます。{limit // (1024 * 1024)}MB以下のファイルを選んでください。"
+        return FileField(question.text_ja, description=question.help_ja, validators=[FileSize(limit, message=too_big)])
+
+    def initial(self, question: Question, value: Any) -> Any:
+        return None  # an upload field never shows a stored file (the page lists it)
+
+    def raw(self, field: Field) -> Any:
+        return None  # stored by the view through services.evidence
+
+
+def _person_form(bilingual: bool) -> type[Form]:
+    attrs: dict[str, Any] = {}
+    for key, ja, en, _required in PERSON_FIELDS:
+        if key == "email":
+            validators: list[Any] = [Optional(), email_check("メールアドレスの形式が正しくありません。")]
+            attrs[key] = StringField(_both(ja, en, bilingual), filters=[_nfkc], validators=validators)
+        else:
+            attrs[key] = StringField(_both(ja, en, bilingual), validators=[_Keep()])
     return type("PersonForm", (Form,), attrs)
 
 
-def build_field(question: Question, rows: int = 1, bilingual: bool = False) -> Field:
-    kw: dict[str, Any] = {"description": question.help_ja, "validators": [Optional(), _Normalise(question)]}
-    label = question.text_ja
-    kind = question.type
-    if kind in ("yesno", "single"):
-        options = ANSWER_TYPES[kind].choices(question)
-        return RadioField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in options), validate_choice=False, **kw)
-    if kind == "multi":
-        return MultiCheckboxField(label, choices=opts((o.value, _both(o.label_ja, o.label_en, bilingual)) for o in question.options), validate_choice=False, **kw)
-    if kind == "text":
-        return TextAreaField(label, render_kw={"maxlength": 4000, "rows": 4}, **kw)
-    if kind in ("date", "number"):
-        return StringField(label, render_kw={"inputmode": "numeric" if kind == "number" else "text"}, **kw)
-    if kind == "file":
-        return FileField(label, description=question.help_ja)
-    if kind == "person":
-        return CheckedFormField(_person_form(bilingual), label=label, description=question.help_ja, checks=[_Normalise(question)])
-    if kind == "group":
-        return FieldList(FormField(_row_form(question, bilingual)), label=label, description=question.help_ja,
+class PersonAnswer(WebAnswerType):
+    key = "person"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        return CheckedFormField(_person_form(bilingual), label=question.text_ja, description=question.help_ja,
+                                checks=[_Normalise(question)])
+
+    def raw(self, field: Field) -> Any:
+        return {k: (v or "") for k, v in field.data.items()}
+
+
+def _sub_field(sub: Question, bilingual: bool) -> Field:
+    label = _both(sub.text_ja, sub.text_en, bilingual)
+    if sub.type in ("single", "yesno"):
+        return SelectField(label, choices=_choices(sub, bilingual, placeholder=True), validators=[_Keep()],
+                           validate_choice=False)
+    if sub.type == "multi":
+        return MultiCheckboxField(label, choices=_choices(sub, bilingual), validators=[_Keep()], validate_choice=False)
+    return StringField(label, validators=[_Keep()])
+
+
+class GroupAnswer(WebAnswerType):
+    """Repeatable rows (再委託先, accounts ...), one sub-form per row."""
+
+    key = "group"
+
+    def field(self, question: Question, rows: int, bilingual: bool) -> Field:
+        attrs: dict[str, Any] = {sub.id: _sub_field(sub, bilingual) for sub in question.fields}
+        row_form = type(f"Row_{field_name(question.id)}", (Form,), attrs)
+        return FieldList(FormField(row_form), label=question.text_ja, description=question.help_ja,
                          min_entries=rows, validators=[_Normalise(question)])
-    raise ValueError(f"unknown answer type {kind}")
+
+    def initial(self, question: Question, value: Any) -> Any:
+        return None if value is None else [dict(row) for row in value]
+
+    def raw(self, field: Field) -> Any:
+        return [dict(row) for row in field.data]
+
+    def rows(self, stored: Any) -> int:
+        return max(1, len(stored)) if isinstance(stored, list) else 1
 
 
-def _initial(question: Question, value: Any) -> Any:
-    """A stored answer as the field's initial data."""
-    if value is None:
-        return None
-    if question.type == "person":
-        return value
-    if question.type == "group":
-        return [{k: v for k, v in row.items()} for row in value]
-    if question.type == "date":
-        return value
-    if question.type == "number":
-        return str(value)
-    return value
+WEB_ANSWER_TYPES: dict[str, WebAnswerType] = {
+    t.key: t
+    for t in (
+        ChoiceAnswer("yesno"), ChoiceAnswer("single"), MultiAnswer(), TextAnswer(), DateAnswer(), NumberAnswer(),
+        FileAnswer(), PersonAnswer(), GroupAnswer(),
+    )
+}
+
+
+def check_answer_registry(domain: Iterable[str] | None = None, web: Mapping[str, WebAnswerType] | None = None) -> None:
+    """Refuse to start when an answer type has no web field (or the web knows a type the domain does not)."""
+    domain_keys = set(ANSWER_TYPES if domain is None else domain)
+    web_keys = set(WEB_ANSWER_TYPES if web is None else web)
+    if domain_keys != web_keys:
+        raise RuntimeError(
+            "answer types differ between vendorrisk.domain.questionnaire.ANSWER_TYPES and "
+            f"vendorrisk.web.answer_forms.WEB_ANSWER_TYPES: without a web field {sorted(domain_keys - web_keys)}, "
+            f"unknown to the domain {sorted(web_keys - domain_keys)}"
+        )
+
+
+def build_field(question: Question, rows: int = 1, bilingual: bool = False) -> Field:
+    return WEB_ANSWER_TYPES[question.type].field(question, rows, bilingual)
 
 
 class SectionFormBase(FlaskForm):
@@ -168,21 +275,16 @@ class SectionFormBase(FlaskForm):
 
 
 def build_section_form(questions: list[Question], answers: dict[str, Any], *, done: bool,
-                       extra_rows: dict[str, int] | None = None, formdata: Any = None,
-                       bilingual: bool = False) -> FlaskForm:
+                       extra_rows: dict[str, int] | None = None, bilingual: bool = False) -> FlaskForm:
+    """The section's form: filled from the stored answers, and from the request when it was posted
+    (form values and uploaded files, as Flask-WTF reads them)."""
     extra_rows = extra_rows or {}
     attrs: dict[str, Any] = {}
     data: dict[str, Any] = {"section_done": "yes" if done else None}
     for q in questions:
+        web = WEB_ANSWER_TYPES[q.type]
         stored = answers.get(q.id)
-        rows = max(1, len(stored) if q.type == "group" and isinstance(stored, list) else 1) + extra_rows.get(q.id, 0)
-        attrs[field_name(q.id)] = build_field(q, rows=rows, bilingual=bilingual)
-        if q.type != "file":
-            data[field_name(q.id)] = _initial(q, stored)
+        attrs[field_name(q.id)] = web.field(q, web.rows(stored) + extra_rows.get(q.id, 0), bilingual)
+        data[field_name(q.id)] = web.initial(q, stored)
     cls: type[FlaskForm] = type("SectionForm", (SectionFormBase,), attrs)
-    if formdata is None:
-        return cls(data=data)
-    return cls(formdata=formdata, data=data)
-
-
-Normaliser = Callable[[Question, Field], Any]
+    return cls(data=data)

@@ -10,25 +10,20 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from ..extensions import db, limiter, login_manager
 from ..models import User
-from ..services import audit
+from ..services import users
 
 bp = Blueprint("auth", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # A hash to compare against when the e-mail is unknown, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)  # scrypt (werkzeug default)
+_DUMMY_HASH = users.hash_password("not-a-real-password")
 
 
 @login_manager.user_loader
@@ -79,13 +74,11 @@ def login() -> Any:
         return redirect(url_for("staff.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = (form.email.data or "").strip().lower()
-        user = db.session.scalar(select(User).filter_by(email=email))
+        user = users.find_user(form.email.data or "")
         ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data or "")
         if user is not None and ok and user.active:
             login_user(user)
-            audit.record("user.login", "user", user.id, organisation_id=user.organisation_id, actor=audit.actor_for(user))
-            db.session.commit()
+            users.record_login(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("staff.dashboard"))
         form.form_errors.append("メールアドレスまたはパスワードが正しくありません。")
     return render_template("auth/login.html", form=form, form_has_errors=bool(form.errors or form.form_errors))

@@ -34,8 +34,5 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[str, int]:
-        app.logger.exception("unhandled error")
-        from ..extensions import db
-
-        db.session.rollback()
+        app.logger.exception("unhandled error")  # the unit of work has rolled back already
         return render_error(500)

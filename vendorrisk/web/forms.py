@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     EmailField,
@@ -20,14 +20,26 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import corporate_number
+from ..domain.vocabulary import KIND_LABELS, RISK_LABELS, RISK_LEVELS, ROLE_LABELS
 from ..domain.wareki import parse_date
+from ..models import OFFICER_ROLES
+from ..services import engagements, organisations, users, vendors
 from ..services.organisations import SLUG_PATTERN
-from ..models import KIND_LABELS, OFFICER_ROLES, ROLE_LABELS
+
+MAX_POLICY_BYTES = 5 * 1024 * 1024
+POLICY_EXTENSIONS = ("txt", "md", "pdf")
+POLICY_TYPES = ("対応していないファイル形式です。テキスト（.txt、.md：UTF-8 または Shift_JIS）"
+                "または文字情報を含む PDF（.pdf）を指定してください。")
+
+
+def email_check(message: str) -> Email:
+    """wtforms' Email (email_validator), without a DNS lookup."""
+    return Email(message, check_deliverability=False)
 
 
 def nfkc_strip(value: Any) -> Any:
@@ -67,7 +79,8 @@ class JapaneseDateField(StringField):
         return self.data.isoformat() if isinstance(self.data, dt.date) else ""
 
 
-def validate_corporate_number(form: FlaskForm, field: Field) -> None:
+def corporate_number_check(form: FlaskForm, field: Field) -> None:
+    """The 法人番号 check digit; the value is normalised (full-width digits, hyphens)."""
     if not field.data:
         return
     try:
@@ -83,7 +96,7 @@ class VendorForm(FlaskForm):
         description="登記上の名称（例：株式会社〇〇）",
     )
     corporate_number = StringField(
-        "法人番号", filters=[strip], validators=[Optional(), validate_corporate_number],
+        "法人番号", filters=[strip], validators=[Optional(), corporate_number_check],
         description="13桁の数字。全角やハイフン入りでも入力できます。個人事業主の方は空欄で構いません。",
     )
     address = StringField("所在地", filters=[strip], validators=[Length(max=300, message="所在地は300文字以内で入力してください。")])
@@ -93,8 +106,21 @@ class VendorForm(FlaskForm):
     )
     contact_email = EmailField(
         "連絡先メールアドレス", filters=[strip],
-        validators=[Optional(), Email("メールアドレスの形式で入力してください（例：info@example.co.jp）。", check_deliverability=False)],
+        validators=[Optional(), email_check("メールアドレスの形式で入力してください（例：info@example.co.jp）。")],
     )
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
+
+    def validate_corporate_number(self, field: Field) -> None:
+        if field.data and vendors.corporate_number_taken(self.organisation_id, field.data):
+            raise ValidationError("この法人番号の事業者はすでに登録されています。事業者一覧から選んでください。")
+
+    def vendor_fields(self) -> dict[str, Any]:
+        return {"name": self.name.data, "corporate_number": self.corporate_number.data or None,
+                "address": self.address.data or "", "representative": self.representative.data or "",
+                "contact_email": self.contact_email.data or ""}
 
 
 class EngagementForm(FlaskForm):
@@ -137,9 +163,39 @@ class EngagementForm(FlaskForm):
         description="特記事項の責任者一覧に載る職員を選びます（情報セキュリティ管理者など）。",
     )
 
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
+        self.vendor: Any = None
+        self.vendor_id.choices = opts(
+            [(0, "選んでください")] + [(v.id, v.name) for v in vendors.organisation_vendors(organisation_id)]
+        )
+        self.officer_ids.choices = opts(
+            (o.id, f"{o.role_title}　{o.name}（{o.department}）")
+            for o in organisations.organisation_officers(organisation_id)
+        )
+
+    def validate_vendor_id(self, field: Field) -> None:
+        self.vendor = vendors.organisation_vendor(self.organisation_id, field.data)
+        if self.vendor is None:
+            raise ValidationError("委託事業者を選んでください。")
+
+    def validate_reference(self, field: Field) -> None:
+        if engagements.reference_taken(self.organisation_id, field.data):
+            raise ValidationError("この案件番号はすでに使われています。別の番号を入力してください。")
+
     def validate_period_end(self, field: Field) -> None:
         if field.data and self.period_start.data and field.data < self.period_start.data:
             raise ValidationError("契約期間（終了）は開始日以降の日付を入力してください。")
+
+    def engagement_fields(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference.data, "title": self.title.data, "kinds": list(self.kinds.data or []),
+            "confidentiality": self.confidentiality.data, "integrity": self.integrity.data or 1,
+            "availability": self.availability.data or 1, "personal_data": self.personal_data.data,
+            "my_number": self.my_number.data, "network_segment": self.network_segment.data or None,
+            "period_start": self.period_start.data, "period_end": self.period_end.data,
+        }
 
 
 class InvitationForm(FlaskForm):
@@ -150,7 +206,7 @@ class InvitationForm(FlaskForm):
     recipient_email = EmailField(
         "回答者のメールアドレス", filters=[strip],
         validators=[DataRequired("回答者のメールアドレスを入力してください。"),
-                    Email("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。", check_deliverability=False)],
+                    email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。")],
     )
 
 
@@ -176,6 +232,9 @@ class EmptyForm(FlaskForm):
 class PolicyUploadForm(FlaskForm):
     policy_file = FileField(
         "情報セキュリティ基本方針のファイル",
+        validators=[FileRequired("基本方針のファイルを選んでください。"),
+                    FileSize(MAX_POLICY_BYTES, message="ファイルが大きすぎます。5MB以下のファイルを選んでください。"),
+                    FileAllowed(POLICY_EXTENSIONS, message=POLICY_TYPES)],
         description="テキスト（.txt / .md、UTF-8またはShift_JIS）またはテキストを含むPDF。",
     )
     slug = StringField(
@@ -184,9 +243,16 @@ class PolicyUploadForm(FlaskForm):
         description="新しい団体を作るときだけ入力します。空欄なら自団体を更新します。",
     )
 
-    def validate_policy_file(self, field: Field) -> None:
-        if not field.data or not getattr(field.data, "filename", ""):
-            raise ValidationError("基本方針のファイルを選んでください。")
+    def __init__(self, *args: Any, own_slug: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.own_slug = own_slug
+
+    def validate_slug(self, field: Field) -> None:
+        if field.data and field.data != self.own_slug and organisations.slug_taken(field.data):
+            raise ValidationError("この識別子の団体はすでにあります。別の識別子を入力してください。")
+
+    def target_slug(self) -> str:
+        return self.slug.data or self.own_slug
 
 
 class OfficerForm(FlaskForm):
@@ -202,10 +268,16 @@ class UserForm(FlaskForm):
     name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
     email = EmailField("メールアドレス", filters=[strip],
                        validators=[DataRequired("メールアドレスを入力してください。"),
-                                   Email("メールアドレスの形式で入力してください。", check_deliverability=False)])
+                                   email_check("メールアドレスの形式で入力してください。")])
     role = RadioField("役割", choices=opts(list(ROLE_LABELS.items())), validators=[DataRequired("役割を選んでください。")])
-    password = PasswordField("初期パスワード", validators=[DataRequired("初期パスワードを入力してください。"),
-                                                          Length(min=12, message="パスワードは12文字以上にしてください。")])
+    password = PasswordField("初期パスワード", validators=[
+        DataRequired("初期パスワードを入力してください。"),
+        Length(min=users.MIN_PASSWORD_LENGTH, message=f"パスワードは{users.MIN_PASSWORD_LENGTH}文字以上にしてください。"),
+    ])
+
+    def validate_email(self, field: Field) -> None:
+        if users.email_taken(field.data):
+            raise ValidationError("このメールアドレスはすでに登録されています。")
 
 
 class ArticleOverrideForm(FlaskForm):
@@ -223,6 +295,13 @@ class ArticleOverrideForm(FlaskForm):
     def validate_paragraphs(self, field: Field) -> None:
         if not self.omit.data and not field.data:
             raise ValidationError("条文を入力してください。使わない場合は「この条を特記事項に入れない」を選んでください。")
+
+    def change(self, standard_heading: str) -> dict[str, Any]:
+        """The override this form asks for: omit the article, or its heading and paragraphs."""
+        if self.omit.data:
+            return {"omit": True}
+        return {"heading": self.heading.data or standard_heading,
+                "paragraphs": paragraphs_from_text(self.paragraphs.data or "")}
 
 
 def paragraphs_from_text(text: str) -> list[Any]:
@@ -277,9 +356,6 @@ class ScoreField(StringField):
         return "" if self.data is None else f"{self.data:g}"
 
 
-RISK_LABELS = {"high": "高", "medium": "中", "low": "低"}
-
-
 class ThresholdsForm(FlaskForm):
     """適合／条件付適合の下限点、固有リスクごと。"""
 
@@ -292,7 +368,8 @@ class ThresholdsForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        for level, label in RISK_LABELS.items():
+        for level in RISK_LEVELS:
+            label = RISK_LABELS[level]
             passing, conditional = self[f"{level}_pass"], self[f"{level}_conditional"]
             if passing.data is not None and conditional.data is not None and conditional.data > passing.data:
                 conditional.errors = list(conditional.errors) + [
@@ -303,8 +380,8 @@ class ThresholdsForm(FlaskForm):
 
     def thresholds(self) -> dict[str, dict[str, float]]:
         return {level: {"pass": self[f"{level}_pass"].data, "conditional": self[f"{level}_conditional"].data}
-                for level in RISK_LABELS}
+                for level in RISK_LEVELS}
 
     @classmethod
     def initial(cls, thresholds: dict[str, dict[str, float]]) -> dict[str, float]:
-        return {f"{level}_{key}": thresholds[level][key] for level in RISK_LABELS for key in ("pass", "conditional")}
+        return {f"{level}_{key}": thresholds[level][key] for level in RISK_LEVELS for key in ("pass", "conditional")}

@@ -17,15 +17,19 @@ from .auth import roles_required
 from .downloads import content_disposition
 from .forms import IssueAnnexForm
 from .staff import org_engagement
+from .unit_of_work import audited_read, refusable
 
 bp = Blueprint("legal", __name__, url_prefix="/legal")
+
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @bp.route("/")
 @roles_required("legal")
 def index() -> Any:
     engagements = db.session.scalars(
-        select(Engagement).filter_by(organisation_id=current_user.organisation_id, state="approved").order_by(Engagement.id.desc())
+        select(Engagement).filter_by(organisation_id=current_user.organisation_id, state="approved")
+        .order_by(Engagement.id.desc())
     ).all()
     versions: dict[int, list[Annex]] = {e.id: [] for e in engagements}
     for annex in db.session.scalars(
@@ -42,57 +46,55 @@ def issue(engagement_id: int) -> Any:
     form = IssueAnnexForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with refusable(StateError) as refusal:
         annex = annex_service.issue_annex(eng, current_user, memorandum=bool(form.memorandum.data))
-        db.session.commit()
-    except StateError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("legal.index"))
-    flash(f"特記事項（第{annex.version}版）を作成しました。", "success")
+    if refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(f"特記事項（第{annex.version}版）を作成しました。", "success")
     return redirect(url_for("legal.index"))
 
 
 def _org_annex(annex_id: int) -> Annex:
-    annex = db.session.get(Annex, annex_id)
-    if annex is None or annex.engagement.organisation_id != current_user.organisation_id:
-        abort(404)
-    return annex
-
-
-@bp.route("/annexes/<int:annex_id>.pdf")
-@roles_required("legal")
-def download(annex_id: int) -> Any:
-    annex = _org_annex(annex_id)
-    audit.record(
-        "annex.download", "annex", annex.id, organisation_id=annex.engagement.organisation_id,
-        data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
+    return db.one_or_404(
+        select(Annex).join(Engagement).where(
+            Annex.id == annex_id, Engagement.organisation_id == current_user.organisation_id
+        )
     )
-    db.session.commit()
-    response = Response(annex.pdf, mimetype="application/pdf")
+
+
+def _download(annex: Annex, data: bytes, mimetype: str, suffix: str) -> Response:
+    response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(
-        annex_service.annex_filename(annex), f"annex-{annex.engagement.reference}-v{annex.version}.pdf"
+        annex_service.annex_filename(annex, suffix), f"annex-{annex.engagement.reference}-v{annex.version}.{suffix}"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
+@bp.route("/annexes/<int:annex_id>.pdf")
+@roles_required("legal")
+@audited_read
+def download(annex_id: int) -> Any:
+    annex = _org_annex(annex_id)
+    audit.record(
+        "annex.download", "annex", annex.id, organisation_id=annex.engagement.organisation_id, actor=current_user,
+        data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
+    )
+    return _download(annex, annex.pdf, "application/pdf", "pdf")
+
+
 @bp.route("/annexes/<int:annex_id>.docx")
 @roles_required("legal")
+@audited_read
 def download_docx(annex_id: int) -> Any:
     annex = _org_annex(annex_id)
     data = annex_service.annex_docx(annex)
     audit.record(
         "annex.download_docx", "annex", annex.id, organisation_id=annex.engagement.organisation_id,
-        data={"document_id": annex.document_id},
+        actor=current_user, data={"document_id": annex.document_id},
     )
-    db.session.commit()
-    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    response.headers["Content-Disposition"] = content_disposition(
-        annex_service.annex_filename(annex, "docx"), f"annex-{annex.engagement.reference}-v{annex.version}.docx"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _download(annex, data, DOCX_MIMETYPE, "docx")
 
 
 @bp.route("/annexes/<int:annex_id>/compare/<int:other_id>")
@@ -101,12 +103,13 @@ def compare(annex_id: int, other_id: int) -> Any:
     new, old = _org_annex(annex_id), _org_annex(other_id)
     if new.engagement_id != old.engagement_id:
         abort(404)
-    diff = list(difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"第{old.version}版", f"第{new.version}版", lineterm=""))
+    diff = list(difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"第{old.version}版",
+                                     f"第{new.version}版", lineterm=""))
     return render_template("legal/compare.html", new=new, old=old, diff=diff)
 
 
 @bp.app_errorhandler(StateError)
 def _state_error(error: StateError) -> Any:
-    db.session.rollback()
+    # The unit of work has rolled back; say why and go somewhere safe.
     flash(str(error), "error")
     return redirect(url_for("staff.dashboard"))

@@ -7,16 +7,10 @@ contractor portal from failing on them (tabs and line breaks are kept).
 
 from __future__ import annotations
 
-import re
-
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: str) -> str:
-    return _CONTROL.sub("", value)
+from ..domain.vocabulary import strip_control
 
 
 class CleanRequest(Request):
@@ -26,8 +20,8 @@ class CleanRequest(Request):
         super()._load_form_data()
         form = self.__dict__["form"]
         self.__dict__["form"] = ImmutableMultiDict(
-            [(clean_text(k), clean_text(v)) for k, v in form.items(multi=True)]
+            [(strip_control(k), strip_control(v)) for k, v in form.items(multi=True)]
         )
         for upload in self.__dict__["files"].values():
             if upload.filename:
-                upload.filename = clean_text(upload.filename)
+                upload.filename = strip_control(upload.filename)

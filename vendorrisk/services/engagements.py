@@ -1,0 +1,37 @@
+"""Engagements (委託案件): registering one with its municipal officers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Engagement, EngagementOfficer, Officer, Organisation, StateError, Vendor
+from . import audit
+
+
+def create_engagement(org: Organisation, vendor: Vendor, officer_ids: list[int], *,
+                      actor: audit.Actor = audit.SYSTEM, **fields: Any) -> Engagement:
+    if vendor.organisation_id != org.id:
+        raise StateError("他の団体の事業者は指定できません。")
+    engagement = Engagement(organisation_id=org.id, vendor_id=vendor.id, **fields)
+    db.session.add(engagement)
+    db.session.flush()
+    officers = db.session.scalars(
+        select(Officer).where(Officer.id.in_(officer_ids), Officer.organisation_id == org.id)
+    ).all()
+    for officer in officers:
+        engagement.officer_links.append(EngagementOfficer(officer_id=officer.id))
+    db.session.flush()
+    audit.record(
+        "engagement.create", "engagement", engagement.id, organisation_id=org.id, actor=actor,
+        data={"reference": engagement.reference, "kinds": engagement.kinds},
+    )
+    return engagement
+
+
+def reference_taken(organisation_id: int, reference: str) -> bool:
+    return db.session.scalar(
+        select(Engagement.id).filter_by(organisation_id=organisation_id, reference=reference)
+    ) is not None
