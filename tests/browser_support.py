@@ -18,10 +18,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conftest import make_app, seed_data
 from flask import Flask
 from werkzeug.serving import make_server
-
-from conftest import make_app, seed_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,8 +60,8 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} does not exist (Debian package chromium; `make system-deps` installs it)")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="session", name="browser")
+def browser_fixture() -> Iterator[Any]:
     """One headless Chromium for the session; each test opens its own contexts (fresh cookies)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
@@ -90,11 +89,11 @@ class LiveServer:
         """An invitation sent the way the staff page sends it; returns the link the contractor gets."""
         from vendorrisk.extensions import db
         from vendorrisk.models import Engagement
-        from vendorrisk.services import workflow
+        from vendorrisk.services.invitations import send_invitation
 
         with self.app.app_context():
             engagement = db.session.get(Engagement, self.seed.engagements[(slug, kind)])
-            sent = workflow.send_invitation(engagement, recipient_email="tanto@test-system.example.jp",
+            sent = send_invitation(engagement, recipient_email="tanto@test-system.example.jp",
                                             recipient_name="回答 担当者", user=None)
             db.session.commit()
             link = sent.link
@@ -105,15 +104,17 @@ class LiveServer:
         """Store a good answer to every applicable question (as the demo does), not yet submitted."""
         from vendorrisk.demo import demo_answer
         from vendorrisk.extensions import db
-        from vendorrisk.services import workflow
+        from vendorrisk.services.answers import save_answers
+        from vendorrisk.services.definitions import invitation_questionnaires
+        from vendorrisk.services.invitations import invitation_for_token
 
         with self.app.app_context():
-            invitation = workflow.invitation_for_token(self._token(link))
+            invitation = invitation_for_token(self._token(link))
             engagement = invitation.engagement
             profile = engagement.profile()
             answers = {question.id: demo_answer(question, engagement.vendor, engagement)
-                       for q in workflow.invitation_questionnaires(invitation) for question in q.applicable(profile)}
-            workflow.save_answers(invitation, answers)
+                       for q in invitation_questionnaires(invitation) for question in q.applicable(profile)}
+            save_answers(invitation, answers)
             db.session.commit()
             db.session.remove()
 
@@ -124,13 +125,14 @@ class LiveServer:
     def sections(self, link: str) -> list[SimpleNamespace]:
         """The applicable sections of the invitation behind `link`, in task-list order."""
         from vendorrisk.extensions import db
-        from vendorrisk.services import workflow
+        from vendorrisk.services.definitions import invitation_questionnaires
+        from vendorrisk.services.invitations import invitation_for_token
 
         out = []
         with self.app.app_context():
-            invitation = workflow.invitation_for_token(self._token(link))
+            invitation = invitation_for_token(self._token(link))
             profile = invitation.engagement.profile()
-            for q in workflow.invitation_questionnaires(invitation):
+            for q in invitation_questionnaires(invitation):
                 applicable = {x.id for x in q.applicable(profile)}
                 for s in q.sections:
                     questions = [x for x in s.questions if x.id in applicable]
@@ -141,8 +143,8 @@ class LiveServer:
         return out
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, request: pytest.FixtureRequest, password_hash: str) -> Iterator[LiveServer]:
+@pytest.fixture(name="live_server")
+def live_server_fixture(tmp_path: Path, request: pytest.FixtureRequest, password_hash: str) -> Iterator[LiveServer]:
     """The app on a real socket: SQLite file from the migrated template, seed data, CSRF ENABLED."""
     app = make_app("sqlite", tmp_path / "instance", request, WTF_CSRF_ENABLED=True)
     seed = seed_data(app, password_hash)
@@ -178,8 +180,8 @@ class PageProblems:
         assert not self.messages, "the browser reported errors:\n" + "\n".join(self.messages)
 
 
-@pytest.fixture
-def page_problems() -> PageProblems:
+@pytest.fixture(name="page_problems")
+def page_problems_fixture() -> PageProblems:
     """Call `.check()` at the end of a test: no JavaScript error, no console error (CSP included)."""
     return PageProblems()
 

@@ -86,9 +86,12 @@ def pg_url() -> Iterator[str]:
     url = re.sub(r"/[^/]*$", f"/{name}", PG_ADMIN_DSN)
     yield url
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -155,44 +158,162 @@ def seed(app: Flask, password_hash: str) -> SimpleNamespace:
     return seed_data(app, password_hash)
 
 
+VENDOR_DEFAULTS: dict[str, Any] = {
+    "name": "株式会社テストシステム",
+    "corporate_number": "7000012050002",
+    "address": "熊本県玉名市岩崎163",
+    "representative": "代表取締役 髙橋 𠮷男",
+    "contact_email": "tanto@test-system.example.jp",
+}
+KIND_DEFAULTS = {"outsourcing": ("OUT-1", 2), "cloud": ("CLD-1", 2), "social_media": ("SNS-1", 1)}
+
+
+def new_vendor(org: Any, **fields: Any) -> Any:
+    """A vendor of `org` through the service (flushes; the caller commits)."""
+    from vendorrisk.services.vendors import create_vendor
+
+    return create_vendor(org, **{**VENDOR_DEFAULTS, **fields})
+
+
+def new_engagement(org: Any, vendor: Any, kind: str = "outsourcing", **fields: Any) -> Any:
+    """An engagement of one kind with all the organisation's officers (flushes; the caller commits)."""
+    from vendorrisk.services.engagements import create_engagement
+
+    reference, confidentiality = KIND_DEFAULTS[kind]
+    values = {
+        "reference": reference,
+        "title": f"テスト案件 {kind}",
+        "kinds": [kind],
+        "confidentiality": confidentiality,
+        "integrity": 1,
+        "availability": 1,
+        "personal_data": kind == "outsourcing",
+        "my_number": False,
+        "network_segment": "lgwan",
+        **fields,
+    }
+    return create_engagement(org, vendor, [o.id for o in org.officers], **values)
+
+
+def submitted_invitation(engagement: Any, overrides: dict[str, Any] | None = None) -> Any:
+    """Invite, store the demo's good answer to every applicable question (then `overrides`), submit."""
+    from vendorrisk.demo import demo_answer
+    from vendorrisk.services.answers import save_answers, submit_response
+    from vendorrisk.services.definitions import invitation_questionnaires
+    from vendorrisk.services.invitations import send_invitation
+
+    invitation = send_invitation(engagement, recipient_email="a@example.jp").invitation
+    profile = engagement.profile()
+    given = {
+        q.id: demo_answer(q, engagement.vendor, engagement)
+        for qn in invitation_questionnaires(invitation)
+        for q in qn.applicable(profile)
+    }
+    save_answers(invitation, {**given, **(overrides or {})})
+    submit_response(invitation)
+    return invitation
+
+
+@pytest.fixture
+def make_vendor(app: Flask) -> Callable[..., int]:
+    def make(org_id: int, **fields: Any) -> int:
+        from vendorrisk.models import Organisation
+        from vendorrisk.services.unit_of_work import unit_of_work
+
+        with app.app_context(), unit_of_work():
+            vendor_id = new_vendor(db.session.get(Organisation, org_id), **fields).id
+        return int(vendor_id)
+
+    return make
+
+
+@pytest.fixture
+def make_engagement(app: Flask) -> Callable[..., int]:
+    def make(org_id: int, vendor_id: int, kind: str = "outsourcing", **fields: Any) -> int:
+        from vendorrisk.models import Organisation, Vendor
+        from vendorrisk.services.unit_of_work import unit_of_work
+
+        with app.app_context(), unit_of_work():
+            org = db.session.get(Organisation, org_id)
+            engagement_id = new_engagement(org, db.session.get(Vendor, vendor_id), kind, **fields).id
+        return int(engagement_id)
+
+    return make
+
+
+@pytest.fixture
+def make_submitted_invitation(app: Flask) -> Callable[..., int]:
+    """`make(engagement_id, overrides=None)` → the id of a submitted (and scored) invitation."""
+
+    def make(engagement_id: int, overrides: dict[str, Any] | None = None) -> int:
+        from vendorrisk.models import Engagement
+        from vendorrisk.services.unit_of_work import unit_of_work
+
+        with app.app_context(), unit_of_work():
+            invitation_id = submitted_invitation(db.session.get(Engagement, engagement_id), overrides).id
+        return int(invitation_id)
+
+    return make
+
+
 def seed_data(app: Flask, password_hash: str) -> SimpleNamespace:
     """Two organisations from their real policies; tamana-city has a user per role, officers,
     a vendor and one engagement per kind (not yet invited); ome-city has an admin and one engagement."""
     from vendorrisk.domain.policy import parse_policy_file
     from vendorrisk.models import Officer, User
     from vendorrisk.paths import POLICIES_DIR
-    from vendorrisk.services import workflow
     from vendorrisk.services.organisations import import_policy
 
-    ns = SimpleNamespace()
+    ns = SimpleNamespace(users={}, engagements={})
     with app.app_context():
         orgs = {}
         for slug in ("tamana-city", "ome-city"):
             path = POLICIES_DIR / f"{slug}.txt"
             org, _ = import_policy(parse_policy_file(path), path.read_text(encoding="utf-8"), slug=slug)
-            org.officers.append(Officer(role="security_manager", role_title="情報セキュリティ管理者", name=f"管理 太郎{slug[:2]}", department="情報政策課長"))
-            org.officers.append(Officer(role="sns_owner", role_title="ソーシャルメディアサービス責任者", name="広報 花子", department="秘書広報課長"))
+            org.officers.append(
+                Officer(
+                    role="security_manager",
+                    role_title="情報セキュリティ管理者",
+                    name=f"管理 太郎{slug[:2]}",
+                    department="情報政策課長",
+                )
+            )
+            org.officers.append(
+                Officer(
+                    role="sns_owner",
+                    role_title="ソーシャルメディアサービス責任者",
+                    name="広報 花子",
+                    department="秘書広報課長",
+                )
+            )
             orgs[slug] = org
         db.session.flush()
-        ns.users = {}
         for role in ("admin", "procurement", "reviewer", "legal"):
             email = f"{role}@tamana.test"
-            db.session.add(User(organisation_id=orgs["tamana-city"].id, email=email, name=f"{role}さん", role=role, password_hash=password_hash))
-            ns.users[role] = email
-        db.session.add(User(organisation_id=orgs["ome-city"].id, email="admin@ome.test", name="青梅 管理者", role="admin", password_hash=password_hash))
-        ns.users["other_org_admin"] = "admin@ome.test"
-        ns.engagements = {}
-        for slug, org in orgs.items():
-            vendor = workflow.create_vendor(org, name="株式会社テストシステム", corporate_number="7000012050002",
-                                            address="熊本県玉名市岩崎163", representative="代表取締役 髙橋 𠮷男",
-                                            contact_email="tanto@test-system.example.jp")
-            for kind, ref, conf in (("outsourcing", "OUT-1", 2), ("cloud", "CLD-1", 2), ("social_media", "SNS-1", 1)):
-                eng = workflow.create_engagement(
-                    org, vendor, [o.id for o in org.officers], reference=ref, title=f"テスト案件 {kind}", kinds=[kind],
-                    confidentiality=conf, integrity=1, availability=1, personal_data=kind == "outsourcing",
-                    my_number=False, network_segment="lgwan",
+            db.session.add(
+                User(
+                    organisation_id=orgs["tamana-city"].id,
+                    email=email,
+                    name=f"{role}さん",
+                    role=role,
+                    password_hash=password_hash,
                 )
-                ns.engagements[(slug, kind)] = eng.id
+            )
+            ns.users[role] = email
+        db.session.add(
+            User(
+                organisation_id=orgs["ome-city"].id,
+                email="admin@ome.test",
+                name="青梅 管理者",
+                role="admin",
+                password_hash=password_hash,
+            )
+        )
+        ns.users["other_org_admin"] = "admin@ome.test"
+        for slug, org in orgs.items():
+            vendor = new_vendor(org)
+            for kind in KIND_DEFAULTS:
+                ns.engagements[(slug, kind)] = new_engagement(org, vendor, kind).id
         db.session.commit()
         ns.org_ids = {slug: org.id for slug, org in orgs.items()}
     return ns
@@ -223,15 +344,18 @@ def login(client: FlaskClient) -> Callable[[str], Any]:
     return do_login
 
 
-def approve_through_services(app: Flask, seed: SimpleNamespace, kind: str = "outsourcing", slug: str = "tamana-city") -> int:
+def approve_through_services(
+    app: Flask, seed: SimpleNamespace, kind: str = "outsourcing", slug: str = "tamana-city"
+) -> int:
     """Take one seeded engagement through invite → answers → submit → approve → annex (demo answers)."""
     from vendorrisk.demo import _take_through
     from vendorrisk.models import Engagement, User
+    from vendorrisk.services.unit_of_work import unit_of_work
 
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         eng = db.session.get(Engagement, seed.engagements[(slug, kind)])
         reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
         legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
         _take_through(eng, reviewer, legal)
-        db.session.commit()
-        return eng.id
+        engagement_id = eng.id
+    return int(engagement_id)

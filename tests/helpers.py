@@ -11,12 +11,25 @@ from flask.testing import FlaskClient
 from vendorrisk.domain.questionnaire import ANSWER_TYPES, Question
 from vendorrisk.extensions import db
 from vendorrisk.models import Invitation
-from vendorrisk.services import workflow
+from vendorrisk.services.definitions import invitation_questionnaires
+from vendorrisk.services.invitations import invitation_for_token
 from vendorrisk.web.answer_forms import field_name
 
 PEOPLE = {
-    "responsible_manager": {"name": "髙橋 𠮷男", "title": "業務責任者", "department": "公共システム部", "email": "takahashi@example.jp", "phone": "03-1111-2222"},
-    "security_officer": {"name": "山﨑 花子", "title": "情報セキュリティ責任者", "department": "品質管理部", "email": "yamasaki@example.jp", "phone": "03-1111-3333"},
+    "responsible_manager": {
+        "name": "髙橋 𠮷男",
+        "title": "業務責任者",
+        "department": "公共システム部",
+        "email": "takahashi@example.jp",
+        "phone": "03-1111-2222",
+    },
+    "security_officer": {
+        "name": "山﨑 花子",
+        "title": "情報セキュリティ責任者",
+        "department": "品質管理部",
+        "email": "yamasaki@example.jp",
+        "phone": "03-1111-3333",
+    },
 }
 
 
@@ -66,7 +79,12 @@ def form_data_for(questions: list[Question], overrides: dict[str, Any] | None = 
                 data[f"{name}-{k}"] = v
         elif q.type == "group":
             if q.id.endswith("accounts.list"):
-                row = {"service": "X（旧Twitter）", "account": "@tamana_koho", "section": "秘書広報課", "owner": "広報 花子"}
+                row = {
+                    "service": "X（旧Twitter）",
+                    "account": "@tamana_koho",
+                    "section": "秘書広報課",
+                    "owner": "広報 花子",
+                }
             else:
                 row = {"name": "株式会社したうけ", "address": "福岡県福岡市博多区1-1", "scope": "データセンターの運用"}
             for f in q.fields:
@@ -90,10 +108,10 @@ def form_data_for(questions: list[Question], overrides: dict[str, Any] | None = 
 def portal_sections(app: Flask, token: str) -> list[tuple[str, str, list[Question]]]:
     """(questionnaire id, section id, applicable questions) for each section page of the portal."""
     with app.app_context():
-        invitation = workflow.invitation_for_token(token)
+        invitation = invitation_for_token(token)
         profile = invitation.engagement.profile()
         out = []
-        for q in workflow.invitation_questionnaires(invitation):
+        for q in invitation_questionnaires(invitation):
             applicable = {x.id for x in q.applicable(profile)}
             for s in q.sections:
                 questions = [x for x in s.questions if x.id in applicable]
@@ -115,4 +133,4 @@ def answer_all(app: Flask, client: FlaskClient, token: str, overrides: dict[str,
 
 def invitation_of(app: Flask, token: str) -> Invitation:
     with app.app_context():
-        return workflow.invitation_for_token(token)
+        return invitation_for_token(token)

@@ -3,14 +3,14 @@ staff role, and an admin of another organisation."""
 
 from __future__ import annotations
 
-
 import pytest
 from conftest import approve_through_services
 from sqlalchemy import select
 
 from vendorrisk.extensions import db
 from vendorrisk.models import Annex, Engagement
-from vendorrisk.services import workflow
+from vendorrisk.services.definitions import invitation_questionnaires
+from vendorrisk.services.invitations import send_invitation
 
 ACTORS = ("anonymous", "token", "admin", "procurement", "reviewer", "legal", "other_org_admin")
 STAFF = ("admin", "procurement", "reviewer", "legal")
@@ -22,23 +22,36 @@ def world(app, seed):
     eid = approve_through_services(app, seed)
     with app.app_context():
         cloud = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
-        sent = workflow.send_invitation(cloud, recipient_email="c@example.jp")
+        sent = send_invitation(cloud, recipient_email="c@example.jp")
         inv = sent.invitation
-        first_q = workflow.invitation_questionnaires(inv)[0]
+        first_q = invitation_questionnaires(inv)[0]
         section = first_q.applicable(cloud.profile())[0].section_id
         social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
-        to_revoke = workflow.send_invitation(social, recipient_email="s@example.jp").invitation
+        to_revoke = send_invitation(social, recipient_email="s@example.jp").invitation
         db.session.commit()
         annex = db.session.scalar(select(Annex))
         return {
-            "eid": eid, "cloud": cloud.id, "annex": annex.id, "inv": to_revoke.id, "token": sent.token,
-            "q": first_q.id, "s": section,
+            "eid": eid,
+            "cloud": cloud.id,
+            "annex": annex.id,
+            "inv": to_revoke.id,
+            "token": sent.token,
+            "q": first_q.id,
+            "s": section,
         }
 
 
 def _routes(w):
     staff_all = {a: 200 for a in STAFF} | {"anonymous": 302, "token": 302, "other_org_admin": 200}
-    procurement = {"admin": 200, "procurement": 200, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 200}
+    procurement = {
+        "admin": 200,
+        "procurement": 200,
+        "reviewer": 403,
+        "legal": 403,
+        "anonymous": 302,
+        "token": 302,
+        "other_org_admin": 200,
+    }
     legal = {"admin": 200, "legal": 200, "procurement": 403, "reviewer": 403, "anonymous": 302, "token": 302}
     mine = lambda ok, **kw: {"anonymous": 302, "token": 302, "other_org_admin": 404, **{a: ok for a in STAFF}, **kw}  # noqa: E731
     return [
@@ -56,13 +69,81 @@ def _routes(w):
         ("GET", f"/legal/annexes/{w['annex']}.pdf", mine(200, procurement=403, reviewer=403)),
         ("GET", f"/legal/annexes/{w['annex']}.docx", mine(200, procurement=403, reviewer=403)),
         ("GET", f"/legal/annexes/{w['annex']}/compare/{w['annex']}", mine(200, procurement=403, reviewer=403)),
-        ("GET", "/admin/articles", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 200}),
-        ("GET", "/admin/articles/confidentiality", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302}),
-        ("POST", "/admin/articles/confidentiality/reset", {"procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302}),
-        ("GET", "/admin/organisation", {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 200}),
-        ("POST", "/admin/policy", {"admin": 400, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 400}),
-        ("POST", "/admin/officers", {"admin": 400, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 400}),
-        ("POST", "/admin/users", {"admin": 400, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302, "other_org_admin": 400}),
+        (
+            "GET",
+            "/admin/articles",
+            {
+                "admin": 200,
+                "procurement": 403,
+                "reviewer": 403,
+                "legal": 403,
+                "anonymous": 302,
+                "token": 302,
+                "other_org_admin": 200,
+            },
+        ),
+        (
+            "GET",
+            "/admin/articles/confidentiality",
+            {"admin": 200, "procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302},
+        ),
+        (
+            "POST",
+            "/admin/articles/confidentiality/reset",
+            {"procurement": 403, "reviewer": 403, "legal": 403, "anonymous": 302, "token": 302},
+        ),
+        (
+            "GET",
+            "/admin/organisation",
+            {
+                "admin": 200,
+                "procurement": 403,
+                "reviewer": 403,
+                "legal": 403,
+                "anonymous": 302,
+                "token": 302,
+                "other_org_admin": 200,
+            },
+        ),
+        (
+            "POST",
+            "/admin/policy",
+            {
+                "admin": 400,
+                "procurement": 403,
+                "reviewer": 403,
+                "legal": 403,
+                "anonymous": 302,
+                "token": 302,
+                "other_org_admin": 400,
+            },
+        ),
+        (
+            "POST",
+            "/admin/officers",
+            {
+                "admin": 400,
+                "procurement": 403,
+                "reviewer": 403,
+                "legal": 403,
+                "anonymous": 302,
+                "token": 302,
+                "other_org_admin": 400,
+            },
+        ),
+        (
+            "POST",
+            "/admin/users",
+            {
+                "admin": 400,
+                "procurement": 403,
+                "reviewer": 403,
+                "legal": 403,
+                "anonymous": 302,
+                "token": 302,
+                "other_org_admin": 400,
+            },
+        ),
         # The portal: only the token opens it; staff logins give no access to it without the token.
         ("GET", "/r/{token}/", {a: 200 for a in ACTORS}),
         ("GET", "/r/{token}/check", {a: 200 for a in ACTORS}),
@@ -80,7 +161,12 @@ def test_access_matrix(app, seed, world, password_hash):
     for actor in ACTORS:
         clients[actor] = app.test_client()
         if actor in emails:
-            assert clients[actor].post("/login", data={"email": emails[actor], "password": "correct-horse-battery-2026"}).status_code == 302
+            assert (
+                clients[actor]
+                .post("/login", data={"email": emails[actor], "password": "correct-horse-battery-2026"})
+                .status_code
+                == 302
+            )
     for method, url, expected in _routes(world):
         for actor in ACTORS:
             if actor not in expected:

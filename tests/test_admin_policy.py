@@ -29,7 +29,10 @@ def test_admin_creates_an_organisation_from_a_cp932_policy(app, client, seed, lo
     with app.app_context():
         org = db.session.scalar(select(Organisation).filter_by(slug="ryugasaki-eisei-kumiai"))
         assert org.name == "龍ヶ崎地方衛生組合"
-        assert org.clause_paragraphs["external_services"] == "外部サービス（クラウドサービス）を利用する場合には、利用に係る規定を整備し対策を講じる。"
+        assert (
+            org.clause_paragraphs["external_services"]
+            == "外部サービス（クラウドサービス）を利用する場合には、利用に係る規定を整備し対策を講じる。"
+        )
         assert "social.owner" in org.obligations
 
 

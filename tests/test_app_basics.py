@@ -72,11 +72,16 @@ def test_login_is_rate_limited(backend, tmp_path, request):
     codes = [client.post("/login", data={"email": "x@example.jp", "password": "nope"}).status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200]
     assert codes[3:] == [429, 429]
-    assert "しばらく待ってから" in client.post("/login", data={"email": "x@example.jp", "password": "nope"}).get_data(as_text=True)
+    assert "しばらく待ってから" in client.post("/login", data={"email": "x@example.jp", "password": "nope"}).get_data(
+        as_text=True
+    )
 
 
 def test_safe_redirect_after_login(client, seed):
-    r = client.post("/login?next=https://evil.example/", data={"email": seed.users["admin"], "password": "correct-horse-battery-2026"})
+    r = client.post(
+        "/login?next=https://evil.example/",
+        data={"email": seed.users["admin"], "password": "correct-horse-battery-2026"},
+    )
     assert r.headers["Location"].endswith("/staff/")
 
 
@@ -96,3 +101,26 @@ def test_unexpected_error_gives_japanese_500(app, client):
     r = client.get("/boom")
     assert r.status_code == 500
     assert "システムエラーが発生しました" in r.get_data(as_text=True)
+
+
+def test_environment_variables_use_the_vendorrisk_prefix_and_database_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("VENDORRISK_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("VENDORRISK_BASE_URL", "https://vendorrisk.example.jp")
+    monkeypatch.setenv("VENDORRISK_MAIL_PORT", "2525")
+    monkeypatch.setenv("DATABASE_URL", "postgres://someone@127.0.0.1:5432/vendorrisk")
+    app = create_app({"TESTING": True}, instance_path=tmp_path)
+    assert app.config["BASE_URL"] == "https://vendorrisk.example.jp"
+    assert app.config["MAIL_PORT"] == 2525
+    assert "INSTANCE" not in app.config, "VENDORRISK_INSTANCE names the instance folder, it is not configuration"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@127.0.0.1:5432/vendorrisk"
+
+
+def test_organisation_settings_changed_in_place_are_saved(app, seed):
+    from vendorrisk.models import Organisation
+    from vendorrisk.services.unit_of_work import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        org = db.session.get(Organisation, seed.org_ids["tamana-city"])
+        org.settings["note"] = "保存される"  # a key set in place, no reassignment nor flag_modified
+    with app.app_context():
+        assert db.session.get(Organisation, seed.org_ids["tamana-city"]).settings["note"] == "保存される"

@@ -17,12 +17,12 @@ from browser_support import (  # noqa: F401  (fixtures)
     TOKEN_LINK,
     LiveServer,
     PageProblems,
-    browser,
+    browser_fixture,
     focused_classes,
-    live_server,
+    live_server_fixture,
     new_page,
     no_horizontal_scroll,
-    page_problems,
+    page_problems_fixture,
     shot,
 )
 from conftest import TEST_PASSWORD

@@ -19,7 +19,9 @@ VENDORRISK = str(Path(sys.executable).parent / "vendorrisk")
 def run(args, instance: Path, **env):
     environ = {**os.environ, "VENDORRISK_INSTANCE": str(instance), "VENDORRISK_SECRET_KEY": "cli-test", **env}
     environ.pop("DATABASE_URL", None)
-    return subprocess.run([VENDORRISK, *args], capture_output=True, text=True, env=environ, cwd=PROJECT_ROOT, timeout=600)
+    return subprocess.run(
+        [VENDORRISK, *args], capture_output=True, text=True, env=environ, cwd=PROJECT_ROOT, timeout=600
+    )
 
 
 def test_policy_parse_json(tmp_path):
@@ -75,7 +77,9 @@ def test_demo_takes_every_kind_to_approval_in_all_five_organisations(demo_instan
 def test_annex_render_writes_the_organisations_own_annex(demo_instance, tmp_path):
     instance, _ = demo_instance
     out = tmp_path / "annex.pdf"
-    r = run(["annex", "render", "--org", "nanbu-town-aomori", "--engagement", "OUT-2026-001", "--out", str(out)], instance)
+    r = run(
+        ["annex", "render", "--org", "nanbu-town-aomori", "--engagement", "OUT-2026-001", "--out", str(out)], instance
+    )
     assert r.returncode == 0, r.stderr
     text = "".join(p.extract_text() for p in PdfReader(out).pages).replace(" ", "").replace("\n", "")
     assert "南部町" in text
@@ -99,7 +103,10 @@ def test_annex_render_docx(demo_instance, tmp_path):
 
     instance, _ = demo_instance
     out = tmp_path / "annex.docx"
-    r = run(["annex", "render", "--org", "ome-city", "--engagement", "SNS-2026-001", "--format", "docx", "--out", str(out)], instance)
+    r = run(
+        ["annex", "render", "--org", "ome-city", "--engagement", "SNS-2026-001", "--format", "docx", "--out", str(out)],
+        instance,
+    )
     assert r.returncode == 0, r.stderr
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "情報セキュリティに関する特記事項" in text and "第1条" in text
@@ -114,11 +121,41 @@ def test_a_real_deployment_starts_with_org_import_and_a_first_admin(tmp_path):
     r = run(["org", "import", str(policy), "--slug", "ichikawa-city"], instance)
     assert r.returncode == 0, r.stderr
     assert "created: ichikawa-city 市川市" in r.stdout
-    r = run(["users", "create", "--org", "ichikawa-city", "--email", "Admin@City.example.jp", "--name", "管理 花子",
-             "--role", "admin", "--password", "a-long-password-2026"], instance)
+    r = run(
+        [
+            "users",
+            "create",
+            "--org",
+            "ichikawa-city",
+            "--email",
+            "Admin@City.example.jp",
+            "--name",
+            "管理 花子",
+            "--role",
+            "admin",
+            "--password",
+            "a-long-password-2026",
+        ],
+        instance,
+    )
     assert r.returncode == 0, r.stderr
-    r = run(["users", "create", "--org", "nowhere", "--email", "x@example.jp", "--name", "x", "--role", "admin",
-             "--password", "a-long-password-2026"], instance)
+    r = run(
+        [
+            "users",
+            "create",
+            "--org",
+            "nowhere",
+            "--email",
+            "x@example.jp",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--password",
+            "a-long-password-2026",
+        ],
+        instance,
+    )
     assert r.returncode != 0 and "団体「nowhere」はありません" in r.stderr
 
     from vendorrisk import create_app

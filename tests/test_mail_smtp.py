@@ -47,7 +47,10 @@ def test_invitation_is_sent_by_smtp(backend, tmp_path, request, smtp, password_h
     client = app.test_client()
     client.post("/login", data={"email": seed_ns.users["procurement"], "password": TEST_PASSWORD})
     eid = seed_ns.engagements[("tamana-city", "cloud")]
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp"})
+    r = client.post(
+        f"/staff/engagements/{eid}/invite",
+        data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp"},
+    )
     page = r.get_data(as_text=True)
     token = token_from_outbox_or_page(page)
     assert "yamasaki@example.jp にメールを送信しました" in page

@@ -21,8 +21,16 @@ def test_procurement_registers_vendor_and_engagement(app, client, seed, login):
     page = client.get("/staff/vendors/new")
     assert "事業者の登録" in page.get_data(as_text=True)
     # Full-width digits and hyphens are accepted for the 法人番号.
-    r = client.post("/staff/vendors/new", data={"name": "合同会社みどり", "corporate_number": "８７００－１１０－００５９０１",
-                                                "address": "熊本県", "representative": "代表社員 緑 太郎", "contact_email": ""})
+    r = client.post(
+        "/staff/vendors/new",
+        data={
+            "name": "合同会社みどり",
+            "corporate_number": "８７００－１１０－００５９０１",
+            "address": "熊本県",
+            "representative": "代表社員 緑 太郎",
+            "contact_email": "",
+        },
+    )
     body = r.get_data(as_text=True)
     # The check digit decides: either accepted (redirect) or a clear message; never a crash.
     assert r.status_code in (200, 302)
@@ -31,15 +39,25 @@ def test_procurement_registers_vendor_and_engagement(app, client, seed, login):
     assert r.status_code == 200
     assert "エラー：" in body and "法人番号の検査用数字" in body
     assert 'value="株式会社あお"' in body, "what the person typed is kept"
-    r = client.post("/staff/vendors/new", data={"name": "株式会社あお", "corporate_number": "７０００ ０１２０ ５０００２"})
+    r = client.post(
+        "/staff/vendors/new", data={"name": "株式会社あお", "corporate_number": "７０００ ０１２０ ５０００２"}
+    )
     # 7000012050002 is already registered by the seed for this organisation.
     assert "すでに登録されています" in r.get_data(as_text=True)
 
 
 def test_engagement_form_keeps_input_on_error(app, client, seed, login):
     login(seed.users["procurement"])
-    r = client.post("/staff/engagements/new", data={"vendor_id": "0", "reference": "ＯＵＴ－２", "title": "",
-                                                    "confidentiality": "2", "period_start": "令和8年13月1日"})
+    r = client.post(
+        "/staff/engagements/new",
+        data={
+            "vendor_id": "0",
+            "reference": "ＯＵＴ－２",
+            "title": "",
+            "confidentiality": "2",
+            "period_start": "令和8年13月1日",
+        },
+    )
     body = r.get_data(as_text=True)
     assert r.status_code == 200
     assert "入力内容に問題があります" in body
@@ -51,7 +69,10 @@ def test_engagement_form_keeps_input_on_error(app, client, seed, login):
 def test_whole_path_from_invitation_to_annex(app, client, seed, login):
     eid = seed.engagements[("tamana-city", "outsourcing")]
     login(seed.users["procurement"])
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_name": "髙橋 𠮷男", "recipient_email": "takahashi@example.jp"})
+    r = client.post(
+        f"/staff/engagements/{eid}/invite",
+        data={"recipient_name": "髙橋 𠮷男", "recipient_email": "takahashi@example.jp"},
+    )
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     token = token_from_outbox_or_page(page)
@@ -129,12 +150,13 @@ def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, 
     token = invite(eid=eid)
     from helpers import form_data_for
 
-    from vendorrisk.services import workflow
+    from vendorrisk.services.definitions import invitation_questionnaires
+    from vendorrisk.services.invitations import invitation_for_token
 
     with app.app_context():
-        inv = workflow.invitation_for_token(token)
+        inv = invitation_for_token(token)
         profile = inv.engagement.profile()
-        q = workflow.invitation_questionnaires(inv)[0]
+        q = invitation_questionnaires(inv)[0]
         target = None
         for s in q.sections:
             questions = [x for x in s.questions if x.id in {y.id for y in q.applicable(profile)}]
@@ -151,7 +173,7 @@ def test_saving_keeps_valid_answers_and_reports_invalid_ones(app, client, seed, 
     assert "<title>エラー：" in body and "入力内容に問題があります" in body
     assert "not-an-address" in body, "what was typed stays on the page"
     with app.app_context():
-        saved = workflow.invitation_for_token(token).response.answer_map()
+        saved = invitation_for_token(token).response.answer_map()
         others = [x for x in questions if x.id != person.id and x.type not in ("file", "group")]
         assert others and all(x.id in saved for x in others), "the valid answers on the page were saved"
         assert person.id not in saved
@@ -178,11 +200,12 @@ def test_check_page_warns_about_characters_the_annex_font_lacks(app, client, see
 def test_foreign_provider_can_show_english_beside_japanese(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "cloud")]
     token = invite(eid=eid)
-    from vendorrisk.services import workflow
+    from vendorrisk.services.definitions import invitation_questionnaires
+    from vendorrisk.services.invitations import invitation_for_token
 
     with app.app_context():
-        inv = workflow.invitation_for_token(token)
-        q = workflow.invitation_questionnaires(inv)[0]
+        inv = invitation_for_token(token)
+        q = invitation_questionnaires(inv)[0]
         section = q.sections[0]
         first = section.questions[0]
         text_en, title_en = first.text_en, section.title_en

@@ -11,7 +11,8 @@ from helpers import answer_all
 from vendorrisk.extensions import db
 from vendorrisk.models import QuestionnaireVersion
 from vendorrisk.paths import QUESTIONNAIRES_DIR
-from vendorrisk.services import workflow
+from vendorrisk.services.definitions import invitation_questionnaires
+from vendorrisk.services.invitations import invitation_for_token, send_invitation
 
 
 def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path, request, password_hash):
@@ -23,10 +24,10 @@ def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path,
     with app.app_context():
         from vendorrisk.models import Engagement
 
-        old = workflow.send_invitation(db.session.get(Engagement, eid), recipient_email="a@example.jp")
+        old = send_invitation(db.session.get(Engagement, eid), recipient_email="a@example.jp")
         db.session.commit()
         old_token = old.token
-        old_version = workflow.invitation_questionnaires(old.invitation)[0].version
+        old_version = invitation_questionnaires(old.invitation)[0].version
     client = app.test_client()
     first = client.get(f"/r/{old_token}/").get_data(as_text=True)
     section_title = "運用手順"  # a word present in the bank's section titles
@@ -48,13 +49,15 @@ def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path,
 
         eng = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
         eng.state = "rejected"  # sent back: a new invitation is allowed
-        new = workflow.send_invitation(eng, recipient_email="a@example.jp")
+        new = send_invitation(eng, recipient_email="a@example.jp")
         db.session.commit()
-        new_version = workflow.invitation_questionnaires(new.invitation)[0].version
+        new_version = invitation_questionnaires(new.invitation)[0].version
         assert new_version != old_version
-        versions = db.session.scalars(db.select(QuestionnaireVersion.version).filter_by(questionnaire_id="social-media")).all()
+        versions = db.session.scalars(
+            db.select(QuestionnaireVersion.version).filter_by(questionnaire_id="social-media")
+        ).all()
         assert set(versions) == {old_version, new_version}
         # The old response is still scored against the old definition.
-        old_inv = workflow.invitation_for_token(old_token)
-        assert workflow.invitation_questionnaires(old_inv)[0].version == old_version
+        old_inv = invitation_for_token(old_token)
+        assert invitation_questionnaires(old_inv)[0].version == old_version
     assert "運用ルール" in client.get(f"/r/{new.token}/").get_data(as_text=True)

@@ -23,46 +23,123 @@ DEMO_PASSWORD = "demo-pass-2026"
 DEMO_ACTOR = "demo"
 
 ORGS: list[dict[str, Any]] = [
-    {"slug": "tamana-city", "file": "tamana-city.txt", "head": "玉名市長", "mail": "tamana",
-     "officers": [("ciso", "最高情報セキュリティ責任者", "中村 正", "副市長"),
-                  ("chief_security", "統括情報セキュリティ責任者", "松本 聡子", "総務部長"),
-                  ("security_manager", "情報セキュリティ管理者", "田中 健一", "情報政策課長"),
-                  ("sns_owner", "ソーシャルメディアサービス責任者", "井上 真理", "秘書広報課長")]},
-    {"slug": "ryugasaki-eisei-kumiai", "file": "ryugasaki-eisei-kumiai.txt", "head": "龍ヶ崎地方衛生組合管理者", "mail": "ryugasaki",
-     "officers": [("ciso", "最高情報セキュリティ責任者", "小林 誠", "事務局長"),
-                  ("chief_security", "統括情報セキュリティ責任者", "渡辺 由美", "総務課長"),
-                  ("security_manager", "情報セキュリティ管理者", "𠮷田 浩二", "総務課長補佐"),
-                  ("sns_owner", "ソーシャルメディアサービス責任者", "加藤 智子", "総務課係長")]},
-    {"slug": "nanbu-town-aomori", "file": "nanbu-town-aomori.txt", "head": "南部町長", "mail": "nanbu",
-     "officers": [("ciso", "最高情報セキュリティ責任者", "佐々木 隆", "副町長"),
-                  ("chief_security", "統括情報セキュリティ責任者", "工藤 恵子", "総務課長"),
-                  ("security_manager", "情報セキュリティ管理者", "三浦 大輔", "企画財政課長"),
-                  ("sns_owner", "ソーシャルメディアサービス責任者", "髙橋 美咲", "企画財政課長補佐")]},
-    {"slug": "ichikawa-city", "file": "ichikawa-city.txt", "head": "市川市長", "mail": "ichikawa",
-     "officers": [("ciso", "最高情報セキュリティ責任者", "山口 博", "副市長"),
-                  ("chief_security", "統括情報セキュリティ責任者", "石井 直美", "情報政策部長"),
-                  ("security_manager", "情報セキュリティ管理者", "山﨑 拓也", "情報システム課長"),
-                  ("sns_owner", "ソーシャルメディアサービス責任者", "森 亜希子", "広報広聴課長")]},
-    {"slug": "ome-city", "file": "ome-city.txt", "head": "青梅市長", "mail": "ome",
-     "officers": [("ciso", "最高情報セキュリティ責任者", "清水 修", "副市長"),
-                  ("chief_security", "統括情報セキュリティ責任者", "原田 久美子", "総務部長"),
-                  ("security_manager", "情報セキュリティ管理者", "岡田 隼人", "情報システム課長"),
-                  ("sns_owner", "ソーシャルメディアサービス責任者", "藤田 恵", "秘書広報課長")]},
+    {
+        "slug": "tamana-city",
+        "file": "tamana-city.txt",
+        "head": "玉名市長",
+        "mail": "tamana",
+        "officers": [
+            ("ciso", "最高情報セキュリティ責任者", "中村 正", "副市長"),
+            ("chief_security", "統括情報セキュリティ責任者", "松本 聡子", "総務部長"),
+            ("security_manager", "情報セキュリティ管理者", "田中 健一", "情報政策課長"),
+            ("sns_owner", "ソーシャルメディアサービス責任者", "井上 真理", "秘書広報課長"),
+        ],
+    },
+    {
+        "slug": "ryugasaki-eisei-kumiai",
+        "file": "ryugasaki-eisei-kumiai.txt",
+        "head": "龍ヶ崎地方衛生組合管理者",
+        "mail": "ryugasaki",
+        "officers": [
+            ("ciso", "最高情報セキュリティ責任者", "小林 誠", "事務局長"),
+            ("chief_security", "統括情報セキュリティ責任者", "渡辺 由美", "総務課長"),
+            ("security_manager", "情報セキュリティ管理者", "𠮷田 浩二", "総務課長補佐"),
+            ("sns_owner", "ソーシャルメディアサービス責任者", "加藤 智子", "総務課係長"),
+        ],
+    },
+    {
+        "slug": "nanbu-town-aomori",
+        "file": "nanbu-town-aomori.txt",
+        "head": "南部町長",
+        "mail": "nanbu",
+        "officers": [
+            ("ciso", "最高情報セキュリティ責任者", "佐々木 隆", "副町長"),
+            ("chief_security", "統括情報セキュリティ責任者", "工藤 恵子", "総務課長"),
+            ("security_manager", "情報セキュリティ管理者", "三浦 大輔", "企画財政課長"),
+            ("sns_owner", "ソーシャルメディアサービス責任者", "髙橋 美咲", "企画財政課長補佐"),
+        ],
+    },
+    {
+        "slug": "ichikawa-city",
+        "file": "ichikawa-city.txt",
+        "head": "市川市長",
+        "mail": "ichikawa",
+        "officers": [
+            ("ciso", "最高情報セキュリティ責任者", "山口 博", "副市長"),
+            ("chief_security", "統括情報セキュリティ責任者", "石井 直美", "情報政策部長"),
+            ("security_manager", "情報セキュリティ管理者", "山﨑 拓也", "情報システム課長"),
+            ("sns_owner", "ソーシャルメディアサービス責任者", "森 亜希子", "広報広聴課長"),
+        ],
+    },
+    {
+        "slug": "ome-city",
+        "file": "ome-city.txt",
+        "head": "青梅市長",
+        "mail": "ome",
+        "officers": [
+            ("ciso", "最高情報セキュリティ責任者", "清水 修", "副市長"),
+            ("chief_security", "統括情報セキュリティ責任者", "原田 久美子", "総務部長"),
+            ("security_manager", "情報セキュリティ管理者", "岡田 隼人", "情報システム課長"),
+            ("sns_owner", "ソーシャルメディアサービス責任者", "藤田 恵", "秘書広報課長"),
+        ],
+    },
 ]
 
 VENDORS = [
-    ("株式会社みなみデータサービス", "01234567890" + "1", "熊本県熊本市中央区水前寺1-2-3", "代表取締役 髙橋 𠮷男", "info@minami-data.example.jp"),
-    ("クラウドワークス合同会社", "98765432109" + "8", "東京都千代田区丸の内2-4-1", "代表社員 山﨑 花子", "contact@cloudworks.example.jp"),
-    ("株式会社まちの広報舎", "11223344556" + "6", "千葉県市川市八幡3-1-1", "代表取締役 渡邉 一郎", "office@machikoho.example.jp"),
+    (
+        "株式会社みなみデータサービス",
+        "01234567890" + "1",
+        "熊本県熊本市中央区水前寺1-2-3",
+        "代表取締役 髙橋 𠮷男",
+        "info@minami-data.example.jp",
+    ),
+    (
+        "クラウドワークス合同会社",
+        "98765432109" + "8",
+        "東京都千代田区丸の内2-4-1",
+        "代表社員 山﨑 花子",
+        "contact@cloudworks.example.jp",
+    ),
+    (
+        "株式会社まちの広報舎",
+        "11223344556" + "6",
+        "千葉県市川市八幡3-1-1",
+        "代表取締役 渡邉 一郎",
+        "office@machikoho.example.jp",
+    ),
 ]
 
-ENGAGEMENTS = [
-    {"ref": "OUT-2026-001", "title": "住民情報システム運用保守業務委託", "kinds": ["outsourcing"], "confidentiality": 2,
-     "personal_data": True, "my_number": False, "network_segment": "lgwan", "vendor": 0},
-    {"ref": "CLD-2026-001", "title": "電子申請サービス（SaaS）の利用", "kinds": ["cloud"], "confidentiality": 2,
-     "personal_data": True, "my_number": False, "network_segment": "internet", "vendor": 1},
-    {"ref": "SNS-2026-001", "title": "公式SNSアカウント運用支援業務", "kinds": ["social_media"], "confidentiality": 1,
-     "personal_data": False, "my_number": False, "network_segment": "internet", "vendor": 2},
+ENGAGEMENTS: list[dict[str, Any]] = [
+    {
+        "ref": "OUT-2026-001",
+        "title": "住民情報システム運用保守業務委託",
+        "kinds": ["outsourcing"],
+        "confidentiality": 2,
+        "personal_data": True,
+        "my_number": False,
+        "network_segment": "lgwan",
+        "vendor": 0,
+    },
+    {
+        "ref": "CLD-2026-001",
+        "title": "電子申請サービス（SaaS）の利用",
+        "kinds": ["cloud"],
+        "confidentiality": 2,
+        "personal_data": True,
+        "my_number": False,
+        "network_segment": "internet",
+        "vendor": 1,
+    },
+    {
+        "ref": "SNS-2026-001",
+        "title": "公式SNSアカウント運用支援業務",
+        "kinds": ["social_media"],
+        "confidentiality": 1,
+        "personal_data": False,
+        "my_number": False,
+        "network_segment": "internet",
+        "vendor": 2,
+    },
 ]
 
 
@@ -71,8 +148,14 @@ def _users_for(org: Organisation, mail: str) -> list[tuple[str, str]]:
     for role in ROLES:
         email = f"{role}@{mail}.example.jp"
         if not users.email_taken(email):
-            users.create_user(org, email=email, role=role, name=f"{ROLE_LABELS[role]}（デモ）",
-                              password=DEMO_PASSWORD, actor=DEMO_ACTOR)
+            users.create_user(
+                org,
+                email=email,
+                role=role,
+                name=f"{ROLE_LABELS[role]}（デモ）",
+                password=DEMO_PASSWORD,
+                actor=DEMO_ACTOR,
+            )
         logins.append((email, f"{org.name}・{ROLE_LABELS[role]}"))
     return logins
 
@@ -89,20 +172,40 @@ def _choice_answer(question: qdef.Question) -> Any:
 def _person_answer(question: qdef.Question, vendor: Vendor) -> dict[str, str]:
     domain = vendor.contact_email.split("@")[-1]
     if question.id.endswith("security_officer"):
-        return {"name": "山﨑 𠮷郎", "title": "情報セキュリティ部長", "department": "情報セキュリティ部",
-                "email": f"security@{domain}", "phone": "03-1234-5679"}
-    return {"name": "髙橋 優子", "title": "業務責任者", "department": "公共ソリューション部",
-            "email": f"manager@{domain}", "phone": "03-1234-5678"}
+        return {
+            "name": "山﨑 𠮷郎",
+            "title": "情報セキュリティ部長",
+            "department": "情報セキュリティ部",
+            "email": f"security@{domain}",
+            "phone": "03-1234-5679",
+        }
+    return {
+        "name": "髙橋 優子",
+        "title": "業務責任者",
+        "department": "公共ソリューション部",
+        "email": f"manager@{domain}",
+        "phone": "03-1234-5678",
+    }
 
 
 def _group_answer(question: qdef.Question, engagement: Engagement) -> list[dict[str, str]]:
     if not question.id.endswith("accounts"):
         return []  # no subcontractors in the demo
     org = engagement.organisation
-    return [{"service": "X（旧Twitter）", "account": f"@{org.slug.replace('-', '_')}_koho",
-             "section": "秘書広報課", "owner": "秘書広報課長"},
-            {"service": "LINE公式アカウント", "account": f"{org.name}公式",
-             "section": "秘書広報課", "owner": "秘書広報課長"}]
+    return [
+        {
+            "service": "X（旧Twitter）",
+            "account": f"@{org.slug.replace('-', '_')}_koho",
+            "section": "秘書広報課",
+            "owner": "秘書広報課長",
+        },
+        {
+            "service": "LINE公式アカウント",
+            "account": f"{org.name}公式",
+            "section": "秘書広報課",
+            "owner": "秘書広報課長",
+        },
+    ]
 
 
 def _text_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement) -> str | None:
@@ -110,7 +213,8 @@ def _text_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement
     cloud = "cloud" in engagement.kinds
     texts = {
         "work_site": f"{vendor.address}（本社 運用センター、入退室管理あり）",
-        "data_site": "日本国内（東京リージョン、バックアップは大阪リージョン）" if cloud
+        "data_site": "日本国内（東京リージョン、バックアップは大阪リージョン）"
+        if cloud
         else "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
         "data_location": "日本国内（東京リージョン、バックアップは大阪リージョン）",
         "data_storage_site": "日本国内のデータセンター（東京都内、ISMS認証取得拠点）",
@@ -161,8 +265,12 @@ def _take_through(engagement: Engagement, reviewer: User, legal: User) -> None:
     # `shown_when` questions only count when shown; keep the rest (harmless, not scored).
     answers.save_answers(invitation, given)
     assessment = answers.submit_response(invitation)
-    review.decide(assessment, "approved" if assessment.rating != "fail" else "rejected", reviewer,
-                  "デモ：回答内容を確認しました。")
+    review.decide(
+        assessment,
+        "approved" if assessment.rating != "fail" else "rejected",
+        reviewer,
+        "デモ：回答内容を確認しました。",
+    )
     if engagement.state == "approved":
         annexes.issue_annex(engagement, legal, issued_on=dt.date(2026, 11, 20))
 
@@ -171,8 +279,9 @@ def _demo_organisation(spec: dict[str, Any]) -> Organisation:
     org = find_organisation(spec["slug"])
     if org is None:
         path = POLICIES_DIR / spec["file"]
-        org, _ = import_policy_bytes(path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"],
-                                     actor=DEMO_ACTOR)
+        org, _ = import_policy_bytes(
+            path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"], actor=DEMO_ACTOR
+        )
     if not org.officers:
         for role, title, name, dept in spec["officers"]:
             officers.add_officer(org, role=role, role_title=title, name=name, department=dept, actor=DEMO_ACTOR)
@@ -186,20 +295,40 @@ def _demo_vendors(org: Organisation) -> list[Vendor]:
         number = corporate_number.make(base)
         vendor = db.session.scalar(select(Vendor).filter_by(organisation_id=org.id, corporate_number=number))
         if vendor is None:
-            vendor = vendors.create_vendor(org, name=name, corporate_number=number, address=address,
-                                           representative=rep, contact_email=email, actor=DEMO_ACTOR)
+            vendor = vendors.create_vendor(
+                org,
+                name=name,
+                corporate_number=number,
+                address=address,
+                representative=rep,
+                contact_email=email,
+                actor=DEMO_ACTOR,
+            )
         out.append(vendor)
     return out
 
 
 def _demo_engagement(org: Organisation, vendor: Vendor, spec: dict[str, Any]) -> Engagement:
-    officer_ids = [o.id for o in org.officers if o.role == "security_manager" or
-                   (o.role == "sns_owner" and "social_media" in spec["kinds"])]
+    officer_ids = [
+        o.id
+        for o in org.officers
+        if o.role == "security_manager" or (o.role == "sns_owner" and "social_media" in spec["kinds"])
+    ]
     return engagements.create_engagement(
-        org, vendor, officer_ids, actor=DEMO_ACTOR, reference=spec["ref"], title=spec["title"],
-        kinds=spec["kinds"], confidentiality=spec["confidentiality"], integrity=1, availability=1,
-        personal_data=spec["personal_data"], my_number=spec["my_number"],
-        network_segment=spec["network_segment"], period_start=dt.date(2026, 12, 1),
+        org,
+        vendor,
+        officer_ids,
+        actor=DEMO_ACTOR,
+        reference=spec["ref"],
+        title=spec["title"],
+        kinds=spec["kinds"],
+        confidentiality=spec["confidentiality"],
+        integrity=1,
+        availability=1,
+        personal_data=spec["personal_data"],
+        my_number=spec["my_number"],
+        network_segment=spec["network_segment"],
+        period_start=dt.date(2026, 12, 1),
         period_end=dt.date(2027, 3, 31),
     )
 

@@ -31,7 +31,7 @@ def actor_for(actor: Actor) -> str:
 def _ambient_actor() -> str:
     """Transitional: services/annexes.py (owned elsewhere) does not pass its actor yet."""
     try:
-        return actor_for(current_user._get_current_object())  # type: ignore[attr-defined]
+        return actor_for(current_user._get_current_object())
     except (RuntimeError, AttributeError):
         return SYSTEM
 

@@ -42,7 +42,9 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
     org = current_user.organisation
     staff = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
     page = render_template(
-        "admin/organisation.html", org=org, users=staff,
+        "admin/organisation.html",
+        org=org,
+        users=staff,
         policy_form=forms.get("policy_form") or PolicyUploadForm(own_slug=org.slug),
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
@@ -66,8 +68,9 @@ def upload_policy() -> Any:
         return _organisation_page(400, policy_form=form)
     upload = form.policy_file.data
     with refusable(PolicyParseError) as refusal:
-        target, created = import_policy_bytes(upload.read(), upload.filename or "policy.txt",
-                                              slug=form.target_slug(), actor=current_user)
+        target, created = import_policy_bytes(
+            upload.read(), upload.filename or "policy.txt", slug=form.target_slug(), actor=current_user
+        )
     if refusal:
         form.policy_file.errors = [refusal.message]
         return _organisation_page(400, policy_form=form)
@@ -84,8 +87,14 @@ def add_officer() -> Any:
     form = OfficerForm()
     if not form.validate_on_submit():
         return _organisation_page(400, officer_form=form)
-    officers.add_officer(current_user.organisation, role=form.role.data, role_title=form.role_title.data,
-                         name=form.name.data, department=form.department.data or "", actor=current_user)
+    officers.add_officer(
+        current_user.organisation,
+        role=form.role.data,
+        role_title=form.role_title.data,
+        name=form.name.data,
+        department=form.department.data or "",
+        actor=current_user,
+    )
     flash("責任者を登録しました。", "success")
     return redirect(url_for("admin.organisation"))
 
@@ -96,8 +105,14 @@ def add_user() -> Any:
     form = UserForm()
     if form.validate_on_submit():
         with refusable(users.UserRefused) as refusal:
-            users.create_user(current_user.organisation, email=form.email.data, name=form.name.data,
-                              role=form.role.data, password=form.password.data, actor=current_user)
+            users.create_user(
+                current_user.organisation,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                actor=current_user,
+            )
         if not refusal:
             flash("利用者を登録しました。", "success")
             return redirect(url_for("admin.organisation"))
@@ -118,8 +133,12 @@ def thresholds() -> Any:
 
 # What each article's `when` means, for the articles page.
 KIND_CONDITIONS = {
-    "subcontracting": "再委託ありのとき", "no_subcontracting": "再委託なしのとき", "cloud_high": "機密性2以上の外部サービス",
-    "cloud_low": "機密性1の外部サービス", "personal_data": "個人情報を扱うとき", "my_number": "マイナンバーを扱うとき",
+    "subcontracting": "再委託ありのとき",
+    "no_subcontracting": "再委託なしのとき",
+    "cloud_high": "機密性2以上の外部サービス",
+    "cloud_low": "機密性1の外部サービス",
+    "personal_data": "個人情報を扱うとき",
+    "my_number": "マイナンバーを扱うとき",
     "findings": "是正事項があるとき",
 }
 
@@ -134,17 +153,24 @@ def _library() -> dict[str, dict[str, Any]]:
 @roles_required("admin")
 def articles() -> Any:
     overrides = organisation_settings.article_overrides(current_user.organisation)
-    return render_template("admin/articles.html", library=list(_library().values()), overrides=overrides,
-                           kind_labels=KIND_LABELS, conditions=KIND_CONDITIONS)
+    return render_template(
+        "admin/articles.html",
+        library=list(_library().values()),
+        overrides=overrides,
+        kind_labels=KIND_LABELS,
+        conditions=KIND_CONDITIONS,
+    )
 
 
 def _article_form(article: dict[str, Any], override: dict[str, Any]) -> ArticleOverrideForm:
     current = {**article, **override}
-    return ArticleOverrideForm(data={
-        "omit": bool(override.get("omit")),
-        "heading": current["heading"],
-        "paragraphs": paragraphs_to_text(current["paragraphs"]),
-    })
+    return ArticleOverrideForm(
+        data={
+            "omit": bool(override.get("omit")),
+            "heading": current["heading"],
+            "paragraphs": paragraphs_to_text(current["paragraphs"]),
+        }
+    )
 
 
 @bp.route("/articles/<key>", methods=["GET", "POST"])
@@ -157,15 +183,24 @@ def edit_article(key: str) -> Any:
     form = _article_form(library[key], overrides.get(key, {}))
     if form.validate_on_submit():
         with refusable(AnnexCompositionError) as refusal:
-            organisation_settings.override_article(current_user.organisation, key,
-                                                   form.change(library[key]["heading"]), actor=current_user)
+            organisation_settings.override_article(
+                current_user.organisation, key, form.change(library[key]["heading"]), actor=current_user
+            )
         if not refusal:
-            flash(f"「{library[key]['heading']}」の条文を保存しました。次に作成する特記事項から反映されます。", "success")
+            flash(
+                f"「{library[key]['heading']}」の条文を保存しました。次に作成する特記事項から反映されます。", "success"
+            )
             return redirect(url_for("admin.articles"))
         form.paragraphs.errors = [f"この条文は使えません：{refusal.message}"]
-    return render_template("admin/article_form.html", key=key, article=library[key], form=form,
-                           overridden=key in overrides, reset_form=EmptyForm(),
-                           form_has_errors=bool(form.errors))
+    return render_template(
+        "admin/article_form.html",
+        key=key,
+        article=library[key],
+        form=form,
+        overridden=key in overrides,
+        reset_form=EmptyForm(),
+        form_has_errors=bool(form.errors),
+    )
 
 
 @bp.route("/articles/<key>/reset", methods=["POST"])

@@ -66,7 +66,7 @@ class CheckedFormField(FormField):
         self._checks = checks
         self._own_errors: list[str] = []
 
-    @property  # type: ignore[override]
+    @property
     def errors(self) -> list[str]:
         return self._own_errors
 
@@ -96,7 +96,9 @@ def _both(ja: str, en: str, bilingual: bool) -> str:
 
 def _choices(question: Question, bilingual: bool, *, placeholder: bool = False) -> list[Any]:
     pairs: list[tuple[str, str]] = [("", _both("選んでください", "Choose", bilingual))] if placeholder else []
-    pairs += [(o.value, _both(o.label_ja, o.label_en, bilingual)) for o in ANSWER_TYPES[question.type].choices(question)]
+    pairs += [
+        (o.value, _both(o.label_ja, o.label_en, bilingual)) for o in ANSWER_TYPES[question.type].choices(question)
+    ]
     return opts(pairs)
 
 
@@ -129,24 +131,27 @@ class ChoiceAnswer(WebAnswerType):
         self.key = key
 
     def field(self, question: Question, rows: int, bilingual: bool) -> Field:
-        return RadioField(question.text_ja, choices=_choices(question, bilingual), validate_choice=False,
-                          **_field_kwargs(question))
+        return RadioField(
+            question.text_ja, choices=_choices(question, bilingual), validate_choice=False, **_field_kwargs(question)
+        )
 
 
 class MultiAnswer(WebAnswerType):
     key = "multi"
 
     def field(self, question: Question, rows: int, bilingual: bool) -> Field:
-        return MultiCheckboxField(question.text_ja, choices=_choices(question, bilingual), validate_choice=False,
-                                  **_field_kwargs(question))
+        return MultiCheckboxField(
+            question.text_ja, choices=_choices(question, bilingual), validate_choice=False, **_field_kwargs(question)
+        )
 
 
 class TextAnswer(WebAnswerType):
     key = "text"
 
     def field(self, question: Question, rows: int, bilingual: bool) -> Field:
-        return TextAreaField(question.text_ja, render_kw={"maxlength": TEXT_AREA_MAX, "rows": 4},
-                             **_field_kwargs(question))
+        return TextAreaField(
+            question.text_ja, render_kw={"maxlength": TEXT_AREA_MAX, "rows": 4}, **_field_kwargs(question)
+        )
 
 
 class DateAnswer(WebAnswerType):
@@ -201,8 +206,9 @@ class PersonAnswer(WebAnswerType):
     key = "person"
 
     def field(self, question: Question, rows: int, bilingual: bool) -> Field:
-        return CheckedFormField(_person_form(bilingual), label=question.text_ja, description=question.help_ja,
-                                checks=[_Normalise(question)])
+        return CheckedFormField(
+            _person_form(bilingual), label=question.text_ja, description=question.help_ja, checks=[_Normalise(question)]
+        )
 
     def raw(self, field: Field) -> Any:
         return {k: (v or "") for k, v in field.data.items()}
@@ -211,8 +217,9 @@ class PersonAnswer(WebAnswerType):
 def _sub_field(sub: Question, bilingual: bool) -> Field:
     label = _both(sub.text_ja, sub.text_en, bilingual)
     if sub.type in ("single", "yesno"):
-        return SelectField(label, choices=_choices(sub, bilingual, placeholder=True), validators=[_Keep()],
-                           validate_choice=False)
+        return SelectField(
+            label, choices=_choices(sub, bilingual, placeholder=True), validators=[_Keep()], validate_choice=False
+        )
     if sub.type == "multi":
         return MultiCheckboxField(label, choices=_choices(sub, bilingual), validators=[_Keep()], validate_choice=False)
     return StringField(label, validators=[_Keep()])
@@ -226,8 +233,13 @@ class GroupAnswer(WebAnswerType):
     def field(self, question: Question, rows: int, bilingual: bool) -> Field:
         attrs: dict[str, Any] = {sub.id: _sub_field(sub, bilingual) for sub in question.fields}
         row_form = type(f"Row_{field_name(question.id)}", (Form,), attrs)
-        return FieldList(FormField(row_form), label=question.text_ja, description=question.help_ja,
-                         min_entries=rows, validators=[_Normalise(question)])
+        return FieldList(
+            FormField(row_form),
+            label=question.text_ja,
+            description=question.help_ja,
+            min_entries=rows,
+            validators=[_Normalise(question)],
+        )
 
     def initial(self, question: Question, value: Any) -> Any:
         return None if value is None else [dict(row) for row in value]
@@ -242,8 +254,15 @@ class GroupAnswer(WebAnswerType):
 WEB_ANSWER_TYPES: dict[str, WebAnswerType] = {
     t.key: t
     for t in (
-        ChoiceAnswer("yesno"), ChoiceAnswer("single"), MultiAnswer(), TextAnswer(), DateAnswer(), NumberAnswer(),
-        FileAnswer(), PersonAnswer(), GroupAnswer(),
+        ChoiceAnswer("yesno"),
+        ChoiceAnswer("single"),
+        MultiAnswer(),
+        TextAnswer(),
+        DateAnswer(),
+        NumberAnswer(),
+        FileAnswer(),
+        PersonAnswer(),
+        GroupAnswer(),
     )
 }
 
@@ -270,12 +289,19 @@ class SectionFormBase(FlaskForm):
     section_done = RadioField(
         "このセクションの回答を完了しましたか",
         choices=opts([("yes", "はい、完了しました"), ("no", "いいえ、後で続けます")]),
-        validators=[Optional()], validate_choice=False,
+        validators=[Optional()],
+        validate_choice=False,
     )
 
 
-def build_section_form(questions: list[Question], answers: dict[str, Any], *, done: bool,
-                       extra_rows: dict[str, int] | None = None, bilingual: bool = False) -> FlaskForm:
+def build_section_form(
+    questions: list[Question],
+    answers: dict[str, Any],
+    *,
+    done: bool,
+    extra_rows: dict[str, int] | None = None,
+    bilingual: bool = False,
+) -> FlaskForm:
     """The section's form: filled from the stored answers, and from the request when it was posted
     (form values and uploaded files, as Flask-WTF reads them)."""
     extra_rows = extra_rows or {}

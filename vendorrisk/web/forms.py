@@ -33,8 +33,10 @@ from ..services.organisations import SLUG_PATTERN
 
 MAX_POLICY_BYTES = 5 * 1024 * 1024
 POLICY_EXTENSIONS = ("txt", "md", "pdf")
-POLICY_TYPES = ("対応していないファイル形式です。テキスト（.txt、.md：UTF-8 または Shift_JIS）"
-                "または文字情報を含む PDF（.pdf）を指定してください。")
+POLICY_TYPES = (
+    "対応していないファイル形式です。テキスト（.txt、.md：UTF-8 または Shift_JIS）"
+    "または文字情報を含む PDF（.pdf）を指定してください。"
+)
 
 
 def email_check(message: str) -> Email:
@@ -71,7 +73,7 @@ class JapaneseDateField(StringField):
                 self.data = parse_date(self.raw)
             except (ValueError, KeyError):
                 self.data = None
-                raise ValueError("日付は「2026-04-01」または「令和8年4月1日」の形で入力してください。")
+                raise ValueError("日付は「2026-04-01」または「令和8年4月1日」の形で入力してください。") from None
 
     def _value(self) -> str:
         if getattr(self, "raw", None) is not None:
@@ -91,21 +93,32 @@ def corporate_number_check(form: FlaskForm, field: Field) -> None:
 
 class VendorForm(FlaskForm):
     name = StringField(
-        "事業者名", filters=[strip],
-        validators=[DataRequired("事業者名を入力してください。"), Length(max=200, message="事業者名は200文字以内で入力してください。")],
+        "事業者名",
+        filters=[strip],
+        validators=[
+            DataRequired("事業者名を入力してください。"),
+            Length(max=200, message="事業者名は200文字以内で入力してください。"),
+        ],
         description="登記上の名称（例：株式会社〇〇）",
     )
     corporate_number = StringField(
-        "法人番号", filters=[strip], validators=[Optional(), corporate_number_check],
+        "法人番号",
+        filters=[strip],
+        validators=[Optional(), corporate_number_check],
         description="13桁の数字。全角やハイフン入りでも入力できます。個人事業主の方は空欄で構いません。",
     )
-    address = StringField("所在地", filters=[strip], validators=[Length(max=300, message="所在地は300文字以内で入力してください。")])
+    address = StringField(
+        "所在地", filters=[strip], validators=[Length(max=300, message="所在地は300文字以内で入力してください。")]
+    )
     representative = StringField(
-        "代表者", filters=[strip], validators=[Length(max=200, message="代表者は200文字以内で入力してください。")],
+        "代表者",
+        filters=[strip],
+        validators=[Length(max=200, message="代表者は200文字以内で入力してください。")],
         description="役職と氏名（例：代表取締役 山田 太郎）",
     )
     contact_email = EmailField(
-        "連絡先メールアドレス", filters=[strip],
+        "連絡先メールアドレス",
+        filters=[strip],
         validators=[Optional(), email_check("メールアドレスの形式で入力してください（例：info@example.co.jp）。")],
     )
 
@@ -118,34 +131,55 @@ class VendorForm(FlaskForm):
             raise ValidationError("この法人番号の事業者はすでに登録されています。事業者一覧から選んでください。")
 
     def vendor_fields(self) -> dict[str, Any]:
-        return {"name": self.name.data, "corporate_number": self.corporate_number.data or None,
-                "address": self.address.data or "", "representative": self.representative.data or "",
-                "contact_email": self.contact_email.data or ""}
+        return {
+            "name": self.name.data,
+            "corporate_number": self.corporate_number.data or None,
+            "address": self.address.data or "",
+            "representative": self.representative.data or "",
+            "contact_email": self.contact_email.data or "",
+        }
 
 
 class EngagementForm(FlaskForm):
     vendor_id = SelectField("委託事業者", coerce=int, validators=[DataRequired("委託事業者を選んでください。")])
     reference = StringField(
-        "案件番号", filters=[nfkc_strip],
+        "案件番号",
+        filters=[nfkc_strip],
         validators=[
             DataRequired("案件番号を入力してください。"),
             Length(max=40, message="案件番号は40文字以内で入力してください。"),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$", message="案件番号は半角英数字とハイフンで入力してください（例：OUT-2026-001）。"),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
+                message="案件番号は半角英数字とハイフンで入力してください（例：OUT-2026-001）。",
+            ),
         ],
         description="団体内で重複しない番号（例：OUT-2026-001）",
     )
     title = StringField(
-        "件名", filters=[strip],
-        validators=[DataRequired("件名を入力してください。"), Length(max=200, message="件名は200文字以内で入力してください。")],
+        "件名",
+        filters=[strip],
+        validators=[
+            DataRequired("件名を入力してください。"),
+            Length(max=200, message="件名は200文字以内で入力してください。"),
+        ],
     )
     kinds = MultiCheckboxField(
-        "種別", choices=opts(list(KIND_LABELS.items())),
+        "種別",
+        choices=opts(list(KIND_LABELS.items())),
         validators=[DataRequired("種別を1つ以上選んでください。")],
         description="基本方針の「業務委託と外部サービス（クラウドサービス）の利用」のどれに当たるかを選びます。複数選べます。",
     )
     confidentiality = RadioField(
-        "機密性", coerce=int, default=2,
-        choices=opts([(3, "機密性3（秘密文書に相当）"), (2, "機密性2（漏えいで住民や業務に影響。個人情報の多く）"), (1, "機密性1")]),
+        "機密性",
+        coerce=int,
+        default=2,
+        choices=opts(
+            [
+                (3, "機密性3（秘密文書に相当）"),
+                (2, "機密性2（漏えいで住民や業務に影響。個人情報の多く）"),
+                (1, "機密性1"),
+            ]
+        ),
         validators=[DataRequired("機密性を選んでください。")],
     )
     integrity = RadioField("完全性", coerce=int, default=1, choices=opts([(2, "完全性2"), (1, "完全性1")]))
@@ -153,13 +187,26 @@ class EngagementForm(FlaskForm):
     personal_data = BooleanField("個人情報を取り扱う")
     my_number = BooleanField("マイナンバー（特定個人情報）を取り扱う")
     network_segment = SelectField(
-        "ネットワーク", choices=opts([("", "該当なし・不明"), ("individual_number", "個人番号利用事務系"), ("lgwan", "LGWAN接続系"), ("internet", "インターネット接続系")]),
+        "ネットワーク",
+        choices=opts(
+            [
+                ("", "該当なし・不明"),
+                ("individual_number", "個人番号利用事務系"),
+                ("lgwan", "LGWAN接続系"),
+                ("internet", "インターネット接続系"),
+            ]
+        ),
         validators=[Optional()],
     )
-    period_start = JapaneseDateField("契約期間（開始）", description="例：2026-04-01 または 令和8年4月1日", validators=[Optional()])
-    period_end = JapaneseDateField("契約期間（終了）", description="例：2027-03-31 または 令和9年3月31日", validators=[Optional()])
+    period_start = JapaneseDateField(
+        "契約期間（開始）", description="例：2026-04-01 または 令和8年4月1日", validators=[Optional()]
+    )
+    period_end = JapaneseDateField(
+        "契約期間（終了）", description="例：2027-03-31 または 令和9年3月31日", validators=[Optional()]
+    )
     officer_ids = MultiCheckboxField(
-        "本団体の責任者", coerce=int,
+        "本団体の責任者",
+        coerce=int,
         description="特記事項の責任者一覧に載る職員を選びます（情報セキュリティ管理者など）。",
     )
 
@@ -190,33 +237,46 @@ class EngagementForm(FlaskForm):
 
     def engagement_fields(self) -> dict[str, Any]:
         return {
-            "reference": self.reference.data, "title": self.title.data, "kinds": list(self.kinds.data or []),
-            "confidentiality": self.confidentiality.data, "integrity": self.integrity.data or 1,
-            "availability": self.availability.data or 1, "personal_data": self.personal_data.data,
-            "my_number": self.my_number.data, "network_segment": self.network_segment.data or None,
-            "period_start": self.period_start.data, "period_end": self.period_end.data,
+            "reference": self.reference.data,
+            "title": self.title.data,
+            "kinds": list(self.kinds.data or []),
+            "confidentiality": self.confidentiality.data,
+            "integrity": self.integrity.data or 1,
+            "availability": self.availability.data or 1,
+            "personal_data": self.personal_data.data,
+            "my_number": self.my_number.data,
+            "network_segment": self.network_segment.data or None,
+            "period_start": self.period_start.data,
+            "period_end": self.period_end.data,
         }
 
 
 class InvitationForm(FlaskForm):
     recipient_name = StringField(
-        "回答者の氏名", filters=[strip], validators=[Length(max=100, message="氏名は100文字以内で入力してください。")],
+        "回答者の氏名",
+        filters=[strip],
+        validators=[Length(max=100, message="氏名は100文字以内で入力してください。")],
         description="事業者側の担当者名（メールの宛名になります）",
     )
     recipient_email = EmailField(
-        "回答者のメールアドレス", filters=[strip],
-        validators=[DataRequired("回答者のメールアドレスを入力してください。"),
-                    email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。")],
+        "回答者のメールアドレス",
+        filters=[strip],
+        validators=[
+            DataRequired("回答者のメールアドレスを入力してください。"),
+            email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。"),
+        ],
     )
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
-        "判定", choices=opts([("approved", "承認する"), ("rejected", "差し戻す")]),
+        "判定",
+        choices=opts([("approved", "承認する"), ("rejected", "差し戻す")]),
         validators=[DataRequired("承認するか差し戻すかを選んでください。")],
     )
     note = TextAreaField(
-        "判定理由・コメント", filters=[strip],
+        "判定理由・コメント",
+        filters=[strip],
         validators=[Length(max=2000, message="コメントは2000文字以内で入力してください。")],
     )
 
@@ -232,14 +292,20 @@ class EmptyForm(FlaskForm):
 class PolicyUploadForm(FlaskForm):
     policy_file = FileField(
         "情報セキュリティ基本方針のファイル",
-        validators=[FileRequired("基本方針のファイルを選んでください。"),
-                    FileSize(MAX_POLICY_BYTES, message="ファイルが大きすぎます。5MB以下のファイルを選んでください。"),
-                    FileAllowed(POLICY_EXTENSIONS, message=POLICY_TYPES)],
+        validators=[
+            FileRequired("基本方針のファイルを選んでください。"),
+            FileSize(MAX_POLICY_BYTES, message="ファイルが大きすぎます。5MB以下のファイルを選んでください。"),
+            FileAllowed(POLICY_EXTENSIONS, message=POLICY_TYPES),
+        ],
         description="テキスト（.txt / .md、UTF-8またはShift_JIS）またはテキストを含むPDF。",
     )
     slug = StringField(
-        "団体の識別子（英字）", filters=[nfkc_strip],
-        validators=[Optional(), Regexp(SLUG_PATTERN, message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。")],
+        "団体の識別子（英字）",
+        filters=[nfkc_strip],
+        validators=[
+            Optional(),
+            Regexp(SLUG_PATTERN, message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。"),
+        ],
         description="新しい団体を作るときだけ入力します。空欄なら自団体を更新します。",
     )
 
@@ -257,23 +323,39 @@ class PolicyUploadForm(FlaskForm):
 
 class OfficerForm(FlaskForm):
     role = SelectField("役割", choices=opts(list(OFFICER_ROLES.items())))
-    role_title = StringField("職名（団体での呼び方）", filters=[strip],
-                             validators=[DataRequired("職名を入力してください。"), Length(max=100)],
-                             description="例：情報セキュリティ管理者（総務課長）")
+    role_title = StringField(
+        "職名（団体での呼び方）",
+        filters=[strip],
+        validators=[DataRequired("職名を入力してください。"), Length(max=100)],
+        description="例：情報セキュリティ管理者（総務課長）",
+    )
     name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
     department = StringField("所属", filters=[strip], validators=[Length(max=200)])
 
 
 class UserForm(FlaskForm):
     name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
-    email = EmailField("メールアドレス", filters=[strip],
-                       validators=[DataRequired("メールアドレスを入力してください。"),
-                                   email_check("メールアドレスの形式で入力してください。")])
-    role = RadioField("役割", choices=opts(list(ROLE_LABELS.items())), validators=[DataRequired("役割を選んでください。")])
-    password = PasswordField("初期パスワード", validators=[
-        DataRequired("初期パスワードを入力してください。"),
-        Length(min=users.MIN_PASSWORD_LENGTH, message=f"パスワードは{users.MIN_PASSWORD_LENGTH}文字以上にしてください。"),
-    ])
+    email = EmailField(
+        "メールアドレス",
+        filters=[strip],
+        validators=[
+            DataRequired("メールアドレスを入力してください。"),
+            email_check("メールアドレスの形式で入力してください。"),
+        ],
+    )
+    role = RadioField(
+        "役割", choices=opts(list(ROLE_LABELS.items())), validators=[DataRequired("役割を選んでください。")]
+    )
+    password = PasswordField(
+        "初期パスワード",
+        validators=[
+            DataRequired("初期パスワードを入力してください。"),
+            Length(
+                min=users.MIN_PASSWORD_LENGTH,
+                message=f"パスワードは{users.MIN_PASSWORD_LENGTH}文字以上にしてください。",
+            ),
+        ],
+    )
 
     def validate_email(self, field: Field) -> None:
         if users.email_taken(field.data):
@@ -282,26 +364,35 @@ class UserForm(FlaskForm):
 
 class ArticleOverrideForm(FlaskForm):
     omit = BooleanField("この条を特記事項に入れない", description="標準の条文を使わない場合に選びます。")
-    heading = StringField("見出し", filters=[strip], validators=[Length(max=60, message="見出しは60文字以内で入力してください。")],
-                          description="第N条（見出し）の見出し部分。番号は自動で付きます。")
+    heading = StringField(
+        "見出し",
+        filters=[strip],
+        validators=[Length(max=60, message="見出しは60文字以内で入力してください。")],
+        description="第N条（見出し）の見出し部分。番号は自動で付きます。",
+    )
     paragraphs = TextAreaField(
-        "条文", filters=[strip],
+        "条文",
+        filters=[strip],
         validators=[Length(max=8000, message="条文は8000文字以内で入力してください。")],
         description="項ごとに空行で区切ります。「・」で始まる行は、その項の号（（１）（２）…）になります。"
-                    "番号は自動で付くので入力しません。差込項目は {organisation.name} {vendor.name} などが使えます。",
+        "番号は自動で付くので入力しません。差込項目は {organisation.name} {vendor.name} などが使えます。",
         render_kw={"rows": 14},
     )
 
     def validate_paragraphs(self, field: Field) -> None:
         if not self.omit.data and not field.data:
-            raise ValidationError("条文を入力してください。使わない場合は「この条を特記事項に入れない」を選んでください。")
+            raise ValidationError(
+                "条文を入力してください。使わない場合は「この条を特記事項に入れない」を選んでください。"
+            )
 
     def change(self, standard_heading: str) -> dict[str, Any]:
         """The override this form asks for: omit the article, or its heading and paragraphs."""
         if self.omit.data:
             return {"omit": True}
-        return {"heading": self.heading.data or standard_heading,
-                "paragraphs": paragraphs_from_text(self.paragraphs.data or "")}
+        return {
+            "heading": self.heading.data or standard_heading,
+            "paragraphs": paragraphs_from_text(self.paragraphs.data or ""),
+        }
 
 
 def paragraphs_from_text(text: str) -> list[Any]:
@@ -329,8 +420,9 @@ def paragraphs_to_text(paragraphs: list[Any]) -> str:
 
 
 class IssueAnnexForm(FlaskForm):
-    memorandum = BooleanField("覚書として記名押印欄を付ける",
-                              description="契約書に添付せず、単独の覚書として取り交わす場合に選びます。")
+    memorandum = BooleanField(
+        "覚書として記名押印欄を付ける", description="契約書に添付せず、単独の覚書として取り交わす場合に選びます。"
+    )
 
 
 class ScoreField(StringField):
@@ -360,11 +452,17 @@ class ThresholdsForm(FlaskForm):
     """適合／条件付適合の下限点、固有リスクごと。"""
 
     high_pass = ScoreField("固有リスク「高」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
-    high_conditional = ScoreField("固有リスク「高」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    high_conditional = ScoreField(
+        "固有リスク「高」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")]
+    )
     medium_pass = ScoreField("固有リスク「中」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
-    medium_conditional = ScoreField("固有リスク「中」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    medium_conditional = ScoreField(
+        "固有リスク「中」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")]
+    )
     low_pass = ScoreField("固有リスク「低」：適合の下限点", validators=[InputRequired("点数を入力してください。")])
-    low_conditional = ScoreField("固有リスク「低」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")])
+    low_conditional = ScoreField(
+        "固有リスク「低」：条件付適合の下限点", validators=[InputRequired("点数を入力してください。")]
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
@@ -379,8 +477,10 @@ class ThresholdsForm(FlaskForm):
         return ok
 
     def thresholds(self) -> dict[str, dict[str, float]]:
-        return {level: {"pass": self[f"{level}_pass"].data, "conditional": self[f"{level}_conditional"].data}
-                for level in RISK_LEVELS}
+        return {
+            level: {"pass": self[f"{level}_pass"].data, "conditional": self[f"{level}_conditional"].data}
+            for level in RISK_LEVELS
+        }
 
     @classmethod
     def initial(cls, thresholds: dict[str, dict[str, float]]) -> dict[str, float]:
