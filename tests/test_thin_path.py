@@ -68,6 +68,13 @@ def test_engagement_form_keeps_input_on_error(app, client, seed, login):
 
 def test_whole_path_from_invitation_to_annex(app, client, seed, login):
     eid = seed.engagements[("tamana-city", "outsourcing")]
+    token = _procurement_invites(app, client, seed, login, eid)
+    _contractor_answers_and_submits(app, client, token, eid)
+    _reviewer_approves(app, client, seed, login, eid)
+    _legal_downloads_the_annex(app, client, seed, login)
+
+
+def _procurement_invites(app, client, seed, login, eid):
     login(seed.users["procurement"])
     r = client.post(
         f"/staff/engagements/{eid}/invite",
@@ -87,8 +94,11 @@ def test_whole_path_from_invitation_to_annex(app, client, seed, login):
         inv = db.session.scalar(select(Invitation))
         assert inv.token_hash == Invitation.hash_token(token) and token not in inv.token_hash
     client.post("/logout")
+    return token
 
-    # The contractor: no account, the link. Start page, task list.
+
+def _contractor_answers_and_submits(app, client, token, eid):
+    """The contractor: no account, the link. Start page, task list."""
     start = client.get(f"/r/{token}/")
     text = start.get_data(as_text=True)
     assert start.status_code == 200
@@ -112,7 +122,8 @@ def test_whole_path_from_invitation_to_annex(app, client, seed, login):
         assert assessment.rating == "pass", assessment.result
         assert db.session.get(Engagement, eid).state == "submitted"
 
-    # The reviewer approves.
+
+def _reviewer_approves(app, client, seed, login, eid):
     login(seed.users["reviewer"])
     review = client.get(f"/staff/engagements/{eid}/review").get_data(as_text=True)
     assert "適合" in review and "髙橋 𠮷男" in review
@@ -122,7 +133,9 @@ def test_whole_path_from_invitation_to_annex(app, client, seed, login):
         assert db.session.get(Engagement, eid).state == "approved"
     client.post("/logout")
 
-    # Legal issues and downloads the annex.
+
+def _legal_downloads_the_annex(app, client, seed, login):
+    eid = seed.engagements[("tamana-city", "outsourcing")]
     login(seed.users["legal"])
     assert client.post(f"/legal/engagements/{eid}/annex").status_code == 302
     with app.app_context():
