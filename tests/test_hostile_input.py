@@ -634,6 +634,10 @@ def test_invalid_person_email_and_phone_keep_the_typed_values(app, client, invit
     body = r.get_data(as_text=True)
     assert "メールアドレスの形式が正しくありません" in body
     assert "𠮷野 太郎" in body and "not-an-email" in body
+    # What only a real address check catches (email_validator): two dots in a row in the domain.
+    r = client.post(url, data=form_data_for(questions, {person_q.id: {**bad, "email": "taro@example..jp"}}))
+    assert r.status_code == 200 and "メールアドレスの形式が正しくありません" in r.get_data(as_text=True)
+    assert person_q.id not in _answers(app, token)
 
 
 def test_evidence_file_names_with_markup_are_escaped(app, client, seed, login, invited):

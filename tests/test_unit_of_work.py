@@ -171,3 +171,13 @@ def test_start_up_fails_when_an_answer_type_has_no_web_field(tmp_path, monkeypat
     monkeypatch.delitem(answer_forms.WEB_ANSWER_TYPES, "date")
     with pytest.raises(RuntimeError, match=r"without a web field \['date'\]"):
         create_app({"TESTING": True}, instance_path=tmp_path)
+
+
+def test_views_never_commit_nor_roll_back():
+    from vendorrisk.paths import PACKAGE_DIR
+
+    for path in sorted((PACKAGE_DIR / "web").glob("*.py")):
+        if path.name == "unit_of_work.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert ".commit()" not in text and ".rollback()" not in text, f"{path.name} commits or rolls back by hand"

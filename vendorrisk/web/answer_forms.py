@@ -59,7 +59,7 @@ def _nfkc(value: Any) -> Any:
 
 
 class CheckedFormField(FormField):
-    """A FormField (person) whose own sub-form checks run first, then the domain answer type."""
+    """A FormField (person) checked as one answer: the domain answer type, then its sub-form."""
 
     def __init__(self, form_class: type[Form], label: str | None = None, *, checks: list[Any], **kwargs: Any):
         super().__init__(form_class, label, **kwargs)
@@ -75,17 +75,18 @@ class CheckedFormField(FormField):
         self._own_errors = list(value)
 
     def validate(self, form: Form, extra_validators: Any = ()) -> bool:
+        """The domain answer type first (it names the first problem: 氏名 missing ...), then the
+        sub-form's own checks (the e-mail address through email_validator)."""
         self._own_errors = []
-        if not self.form.validate():
-            self._own_errors = [message for messages in self.form.errors.values() for message in messages][:1]
-            return False
         for check in self._checks:
             try:
                 check(form, self)
             except (StopValidation, ValidationError) as exc:
                 if exc.args and exc.args[0]:
                     self._own_errors.append(str(exc.args[0]))
-                break
+                return False
+        if not self.form.validate():
+            self._own_errors = [message for messages in self.form.errors.values() for message in messages][:1]
         return not self._own_errors
 
 
