@@ -11,8 +11,8 @@ import yaml
 
 from vendorrisk import cli_questionnaires as cli
 from vendorrisk.domain.questionnaire import (
-    ANSWER_TYPES,
     ANNEX_ARTICLE_KEYS,
+    ANSWER_TYPES,
     OBLIGATION_KEYS,
     AnswerError,
     DefinitionError,
@@ -312,10 +312,12 @@ def test_minimal_definition_is_valid(tmp_path):
         (lambda d: q0(d).update(derives_from="cloud.misc"), "smp.main.nda", "derives_from", "must be one of"),
         (lambda d: q0(d).update(required="yes"), "smp.main.nda", "required", "must be true or false"),
         (lambda d: q0(d).update(must_pass=True, required=False), "smp.main.nda", "must_pass", "required"),
-        (lambda d: q0(d).update(annex_articles=["nda_article"]), "smp.main.nda", "annex_articles", "unknown article key"),
+        (lambda d: q0(d).update(annex_articles=["nda_article"]), "smp.main.nda", "annex_articles",
+         "unknown article key"),
         (lambda d: q0(d).update(applies_when={"confidentiality_min": 5}), "smp.main.nda",
          "applies_when.confidentiality_min", "1..3"),
-        (lambda d: q0(d).update(applies_when={"colour": "red"}), "smp.main.nda", "applies_when.colour", "unknown condition"),
+        (lambda d: q0(d).update(applies_when={"colour": "red"}), "smp.main.nda", "applies_when.colour",
+         "unknown condition"),
         (lambda d: q0(d).update(deadline_days=-3), "smp.main.nda", "deadline_days", "integer"),
         (lambda d: q0(d).update(shown_when={"question": "smp.main.nothing", "equals": "yes"}), "smp.main.nda",
          "shown_when", "unknown question"),
@@ -641,9 +643,36 @@ def test_shown_when_forms_parse_to_one_shape(tmp_path):
     ]
     versions = set()
     for form in forms:
-        q = load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(shown_when=form))))
+        q = load_questionnaire(write(tmp_path, mutate(lambda d, form=form: q0(d).update(shown_when=form))))
         assert q.questions()[0].shown_when == {"smp.main.any": ["yes"]}
         versions.add(q.version)
     assert len(versions) == 1
     with pytest.raises(DefinitionError, match="one question only"):
         load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(shown_when={"a.b": "x", "c.d": "y"}))))
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Schema for authors' editors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_committed_schema_equals_the_cli_output(capsys):
+    assert cli.cmd_schema() == 0
+    printed = capsys.readouterr().out
+    assert (BANKS / "schema.json").read_text(encoding="utf-8") == printed
+    schema = json.loads(printed)
+    assert schema["title"] == "vendorrisk questionnaire definition"
+    assert set(schema["required"]) == {"id", "kind", "title", "sections"}
+    question = schema["$defs"]["QuestionSpec"]["properties"]
+    assert question["type"]["enum"] == sorted(ANSWER_TYPES, key=list(ANSWER_TYPES).index)
+    assert "annex_field" in question and "annex_articles" in question
+
+
+def test_schema_command_is_registered():
+    from click.testing import CliRunner
+
+    from vendorrisk.cli import main
+
+    result = CliRunner().invoke(main, ["questionnaires", "schema"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["properties"]["kind"]["enum"] == ["outsourcing", "cloud", "social_media"]

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from .annex_articles import ALL_KINDS, ARTICLES
+from .annex_articles import ARTICLES
+from .vocabulary import ANNEX_KIND_PHRASES, KINDS
 from .wareki import format_wareki
 
 __all__ = [
@@ -39,11 +41,8 @@ __all__ = [
 
 TITLE = "情報セキュリティに関する特記事項"
 
-KIND_LABELS = {
-    "outsourcing": "業務委託",
-    "cloud": "外部サービス（クラウドサービス）の利用",
-    "social_media": "ソーシャルメディアサービスの運用",
-}
+#: How the annex names each kind (its own wording, derived from the shared vocabulary).
+KIND_LABELS = ANNEX_KIND_PHRASES
 # Which paragraph of the organisation's clause each engagement kind cites.
 KIND_CLAUSE_PARAGRAPH = {
     "outsourcing": "outsourcing",
@@ -201,8 +200,8 @@ def _join_names(names: list[str]) -> str:
 
 def _facts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     engagement = snapshot.get("engagement") or {}
-    kinds = tuple(k for k in ALL_KINDS if k in (engagement.get("kinds") or ()))
-    unknown = set(engagement.get("kinds") or ()) - set(ALL_KINDS)
+    kinds = tuple(k for k in KINDS if k in (engagement.get("kinds") or ()))
+    unknown = set(engagement.get("kinds") or ()) - set(KINDS)
     if unknown:
         raise AnnexCompositionError(f"不明な案件区分です: {sorted(unknown)}")
     if not kinds:
