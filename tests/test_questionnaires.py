@@ -676,3 +676,88 @@ def test_schema_command_is_registered():
     result = CliRunner().invoke(main, ["questionnaires", "schema"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["properties"]["kind"]["enum"] == ["outsourcing", "cloud", "social_media"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared links to the annex
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_contract_fact_is_declared_by_the_banks(banks):
+    from vendorrisk.domain.questionnaire import ANNEX_FIELD_KEYS, declarations
+
+    declared = declarations(banks.values())
+    assert set(declared) == set(ANNEX_FIELD_KEYS)
+    assert declared["subcontracting"] == ["ch.sub.subcontracting", "cl.sub.subcontracting",
+                                          "out.sub.subcontracting", "sns.ops.subcontracting"]
+    assert declared["social_accounts"] == ["sns.owner.accounts"]
+    assert declared["court"] == ["ch.location.court"]
+    for bank in banks.values():
+        for q in bank.questions():
+            if q.annex_field in ("responsible_manager", "security_officer"):
+                assert q.type == "person", q.id
+            if q.annex_field in ("subcontractors", "social_accounts"):
+                assert q.type == "group", q.id
+
+
+@pytest.mark.parametrize(
+    "change, fieldname, message",
+    [
+        # an article only composed for outsourcing, in an outsourcing bank turned into a cloud one
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"]}),
+                    q0(d).update(annex_articles=["system_security"])), "annex_articles", "system_security"),
+        # data location is composed only for a cloud service of 機密性2 or more
+        (lambda d: q0(d).update(annex_articles=["data_location"]), "annex_articles", "data_location"),
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_max": 1}),
+                    q0(d).update(annex_articles=["governing_law"])), "annex_articles", "governing_law"),
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_min": 2}),
+                    q0(d).update(annex_articles=["cloud_low"])), "annex_articles", "cloud_low"),
+        (lambda d: q0(d).update(type="text", annex_field="court"), "annex_field", "court"),
+        (lambda d: q0(d).update(type="group", annex_field="social_accounts",
+                                fields=[{"id": "service", "type": "text", "text": "サービス"}]),
+         "annex_field", "social_accounts"),
+    ],
+)
+def test_check_fails_on_an_annex_link_never_composed_for_the_kind(tmp_path, capsys, change, fieldname, message):
+    write(tmp_path, mutate(change))
+    assert cli.cmd_check(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"sample.yaml: smp.main.nda: {fieldname}: " in out and message in out and "特記事項には入りません" in out
+
+
+def test_an_annex_link_that_is_composed_passes(tmp_path):
+    def change(d):
+        d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_min": 2})
+        q0(d).update(type="text", annex_articles=["governing_law"], annex_field="governing_law")
+
+    assert check_all(write(tmp_path, mutate(change)).parent) == []
+    q = load_questionnaire(tmp_path / "sample.yaml")
+    assert q.questions()[0].annex_field == "governing_law"
+
+
+def test_unknown_annex_field_is_refused(tmp_path):
+    with pytest.raises(DefinitionError) as exc:
+        load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(annex_field="work_place"))))
+    assert any("smp.main.nda: annex_field:" in e and "work_place" in e for e in exc.value.errors)
+
+
+def test_an_annex_field_changes_the_version_and_survives_freezing(tmp_path):
+    plain = load_questionnaire(write(tmp_path, MINIMAL))
+    declared = load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(type="text", annex_field="work_site"))))
+    assert declared.version != plain.version
+    assert "annex_field" not in json.dumps(freeze(plain))  # older frozen definitions hash as before
+    assert thaw(json.loads(json.dumps(freeze(declared)))).questions()[0].annex_field == "work_site"
+
+
+def test_annex_facts_come_from_declarations_not_id_endings(tmp_path):
+    from vendorrisk.domain.questionnaire import annex_answers
+
+    def change(d):
+        q0(d).update(id="smp.main.place", type="text", annex_field="work_site")
+        d["sections"][0]["questions"].append({**copy.deepcopy(q0(d)), "id": "smp.main.work_site"})
+        del d["sections"][0]["questions"][-1]["annex_field"]
+
+    q = load_questionnaire(write(tmp_path, mutate(change)))
+    answers = {"smp.main.place": "本社3階", "smp.main.work_site": "推測されない場所", "smp.main.any": "yes"}
+    assert annex_answers([q], answers) == {"work_site": "本社3階"}
+    assert annex_answers([q], {"smp.main.place": "", "smp.main.work_site": "x"}) == {}

@@ -11,6 +11,7 @@ keeps working.
 
 from __future__ import annotations
 
+from .annex_fields import annex_answers, declarations
 from .answers import (
     ANSWER_TYPES,
     TEXT_MAX,
@@ -59,14 +60,14 @@ from .terms import (
 from .visibility import is_shown, select_for_engagement, shown_when_target, trace, uncovered, visible_questions
 
 __all__ = [
-    "ANNEX_ARTICLE_KEYS", "ANNEX_FIELD_KEYS", "ANSWER_TYPES", "APPLIES_KEYS", "CHOICE_TYPES",
-    "DEFAULT_DEADLINE_DAYS", "FIELD_ID_RE", "FILE_ID_RE", "FROZEN_FORMAT", "GROUP_FIELD_TYPES", "KINDS", "NA",
-    "NETWORK_SEGMENTS", "OBLIGATION_KEYS", "OPTION_VALUE_RE", "PERSON_FIELDS", "QUESTION_ID_RE", "TEXT_MAX",
-    "UNANSWERED_JA", "YESNO_LABELS", "AnswerError", "AnswerType", "DateType", "DefinitionError", "FileType",
-    "FrozenQuestionnaire", "GroupType", "MultiType", "NumberType", "Option", "PersonType", "Question",
-    "QuestionSpec", "Questionnaire", "QuestionnaireSpec", "Section", "SingleType", "TextType", "YesNoType",
-    "_is_na", "answer_display", "answer_score", "canonical_json", "check_all", "content_hash", "freeze",
-    "is_shown", "json_schema", "load_all", "load_questionnaire", "matches", "normalize_answer",
-    "normalize_profile", "parse_definition", "select_for_engagement", "shown_when_target", "thaw", "to_wareki",
-    "trace", "uncovered", "validate_spec", "visible_questions",
+    "ANNEX_ARTICLE_KEYS", "ANNEX_FIELD_KEYS", "ANSWER_TYPES", "APPLIES_KEYS", "AnswerError", "AnswerType",
+    "CHOICE_TYPES", "DEFAULT_DEADLINE_DAYS", "DateType", "DefinitionError", "FIELD_ID_RE", "FILE_ID_RE",
+    "FROZEN_FORMAT", "FileType", "FrozenQuestionnaire", "GROUP_FIELD_TYPES", "GroupType", "KINDS", "MultiType",
+    "NA", "NETWORK_SEGMENTS", "NumberType", "OBLIGATION_KEYS", "OPTION_VALUE_RE", "Option", "PERSON_FIELDS",
+    "PersonType", "QUESTION_ID_RE", "Question", "QuestionSpec", "Questionnaire", "QuestionnaireSpec", "Section",
+    "SingleType", "TEXT_MAX", "TextType", "UNANSWERED_JA", "YESNO_LABELS", "YesNoType", "_is_na",
+    "annex_answers", "answer_display", "answer_score", "canonical_json", "check_all", "content_hash",
+    "declarations", "freeze", "is_shown", "json_schema", "load_all", "load_questionnaire", "matches",
+    "normalize_answer", "normalize_profile", "parse_definition", "select_for_engagement", "shown_when_target",
+    "thaw", "to_wareki", "trace", "uncovered", "validate_spec", "visible_questions",
 ]

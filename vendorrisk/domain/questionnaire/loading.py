@@ -51,7 +51,7 @@ def parse_definition(data: Any, source: str, *, need_en: bool = False) -> Questi
     problems = [
         *checks.duplicate_ids(sections),
         *checks.shown_when_links(sections),
-        # ANNEX_LINKS_PLACEHOLDER
+        *checks.annex_links(spec.kind, applies, sections),
     ]
     if problems:
         raise DefinitionError([_line(source, *p) for p in problems])
