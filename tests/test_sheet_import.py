@@ -162,7 +162,8 @@ def test_cmd_import(tmp_path, capsys):
 
 def test_cmd_import_writes_nothing_on_errors(tmp_path, capsys):
     qdir = tmp_path / "questionnaires"
-    bad = write_csv(tmp_path / "bad.csv", JA_HEADER, [["ext.a.one", "契約", "設問", "作文", "", "1", "", "outsourcing.contract"]])
+    bad = write_csv(tmp_path / "bad.csv", JA_HEADER,
+                    [["ext.a.one", "契約", "設問", "作文", "", "1", "", "outsourcing.contract"]])
     assert cli.cmd_import(bad, qdir) == 1
     out = capsys.readouterr().out
     assert "2行目「種別」" in out and "書き込みませんでした" in out

@@ -41,8 +41,6 @@ __all__ = [
 
 TITLE = "情報セキュリティに関する特記事項"
 
-#: How the annex names each kind (its own wording, derived from the shared vocabulary).
-KIND_LABELS = ANNEX_KIND_PHRASES
 # Which paragraph of the organisation's clause each engagement kind cites.
 KIND_CLAUSE_PARAGRAPH = {
     "outsourcing": "outsourcing",
@@ -473,7 +471,7 @@ def _clause_quote(clause: Mapping[str, Any], citation: str, kinds: tuple[str, ..
     for kind in kinds:
         text = _s(paragraphs_by_kind.get(KIND_CLAUSE_PARAGRAPH[kind]))
         if text and text not in (q[1] for q in quoted):
-            quoted.append((KIND_LABELS[kind], text))
+            quoted.append((ANNEX_KIND_PHRASES[kind], text))
     return ClauseQuote(citation, tuple(quoted)) if quoted else None
 
 
@@ -493,7 +491,7 @@ def _summary(engagement: Mapping[str, Any], values: Mapping[str, str], facts: Ma
     period = _period(engagement)
     if period:
         summary.append(("契約期間", period))
-    summary.append(("区分", "・".join(KIND_LABELS[k] for k in facts["kinds"])))
+    summary.append(("区分", "・".join(ANNEX_KIND_PHRASES[k] for k in facts["kinds"])))
     conf = engagement.get("confidentiality")
     if conf is not None:
         summary.append(("取り扱う情報", f"機密性{full_width_digits(conf)}"

@@ -36,6 +36,7 @@ from .terms import (
     DEFAULT_DEADLINE_DAYS,
     FIELD_ID_RE,
     FILE_ID_RE,
+    GROUP_FIELD_TYPES,
     KINDS,
     NA,
     NETWORK_SEGMENTS,
@@ -44,20 +45,13 @@ from .terms import (
     QUESTION_ID_RE,
 )
 
-Kind = Literal["outsourcing", "cloud", "social_media"]
-AnswerTypeKey = Literal["yesno", "single", "multi", "text", "date", "number", "file", "person", "group"]
-GroupFieldTypeKey = Literal["text", "date", "number", "single", "multi", "yesno"]
-ObligationKey = Literal[
-    "outsourcing.select", "outsourcing.contract", "outsourcing.verify", "outsourcing.measures",
-    "cloud.rules", "social.procedure", "social.content", "social.owner",
-]
-Segment = Literal["individual_number", "lgwan", "internet"]
+# The closed vocabularies of the file, as types (the JSON Schema lists their values).
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+AnswerTypeKey = Literal[tuple(ANSWER_TYPES)]  # type: ignore[valid-type]
+GroupFieldTypeKey = Literal[GROUP_FIELD_TYPES]  # type: ignore[valid-type]
+ObligationKey = Literal[OBLIGATION_KEYS]  # type: ignore[valid-type]
+Segment = Literal[NETWORK_SEGMENTS]  # type: ignore[valid-type]
 ArticleKey = Literal[ANNEX_ARTICLE_KEYS]  # type: ignore[valid-type]  # the annex library's keys
-
-assert set(Kind.__args__) == set(KINDS)  # type: ignore[attr-defined]
-assert set(AnswerTypeKey.__args__) == set(ANSWER_TYPES)  # type: ignore[attr-defined]
-assert set(ObligationKey.__args__) == set(OBLIGATION_KEYS)  # type: ignore[attr-defined]
-assert set(Segment.__args__) == set(NETWORK_SEGMENTS)  # type: ignore[attr-defined]
 
 Weight = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Score = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
@@ -337,7 +331,7 @@ def _person_fields(section_id: str) -> tuple[Question, ...]:
 class QuestionSpec(_QuestionBase):
     """One question of a section."""
 
-    type: AnswerTypeKey
+    type: AnswerTypeKey  # type: ignore[valid-type]
     weight: Weight = 1.0
     shown_when: dict[str, list[str]] | None = None
     derives_from: ObligationKey
