@@ -357,7 +357,7 @@ def _column_message(row: _Row, err: Any) -> tuple[str, str] | None:
         return col, f"{COLUMN_JA[col]}が空です。"
     if col == "options" and len(loc) >= 3 and loc[2] in _OPTION_MESSAGES:
         return col, _OPTION_MESSAGES[str(loc[2])].format(value=err.get("input", ""))
-    if col == "options" and value and "not allowed" in err["msg"]:
+    if col == "options" and value and "options は使えません" in err["msg"]:
         return col, f"種別「{row.get('type')}」では選択肢は入力できません。"
     if col in COLUMN_MESSAGES:
         return col, COLUMN_MESSAGES[col].format(value=value)

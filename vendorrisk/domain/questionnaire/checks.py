@@ -24,7 +24,7 @@ def duplicate_ids(sections: tuple[Section, ...]) -> Iterator[Problem]:
     seen_questions: set[str] = set()
     for s in sections:
         if s.id in seen_sections:
-            yield s.id, "id", "duplicate section id"
+            yield s.id, "id", "セクションIDが重複しています"
         seen_sections.add(s.id)
         for q in s.questions:
             if q.id in seen_questions:
@@ -36,9 +36,9 @@ def _shown_when_target_problem(q: Question, target: Question | None, target_id: 
     if target is None:
         return f"refers to unknown question '{target_id}'"
     if target.id == q.id:
-        return "cannot refer to itself"
+        return "自分自身は参照できません"
     if target.type not in CHOICE_TYPES:
-        return f"'{target.id}' must be a yesno/single/multi question"
+        return f"'{target.id}' は yesno/single/multi の設問にしてください"
     return None
 
 
@@ -67,7 +67,7 @@ def _shown_when_problems(q: Question, by_id: dict[str, Question]) -> Iterator[st
     if target.weight != 0 or target.must_pass:
         yield f"'{target.id}' controls other questions, so it must have weight 0 and not be must-pass"
     if _is_circular(q, by_id):
-        yield "circular shown_when chain"
+        yield "shown_when の参照が循環しています"
 
 
 def shown_when_links(sections: tuple[Section, ...]) -> Iterator[Problem]:

@@ -23,7 +23,7 @@ def _line(source: str, where: str, field: str, message: str) -> str:
 def validate_spec(data: Any, source: str) -> QuestionnaireSpec:
     """The file's mapping as a validated model; DefinitionError lists every problem."""
     if not isinstance(data, dict):
-        raise DefinitionError([f"{source}: the file must contain a mapping (id, kind, title, sections)"])
+        raise DefinitionError([f"{source}: ファイルの中身はキーと値の組（id, kind, title, sections）にしてください"])
     try:
         return QuestionnaireSpec.model_validate(data)
     except ValidationError as e:
@@ -62,7 +62,7 @@ def parse_definition(data: Any, source: str, *, need_en: bool = False) -> Questi
         applies_when=applies, sections=sections, version=content_hash(body), description_en=description[1],
     )
     if need_en and (missing := _missing_english(q)):
-        raise DefinitionError([_line(source, where, field, "is required") for where, field in missing])
+        raise DefinitionError([_line(source, where, field, "英語も必須です") for where, field in missing])
     return q
 
 
@@ -77,7 +77,7 @@ def _read_yaml(path: Path, source: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise DefinitionError([f"{source}: cannot read file: {e}"]) from None
+        raise DefinitionError([f"{source}: ファイルを読めません: {e}"]) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -112,11 +112,12 @@ class _Registry:
 
     def add(self, q: Questionnaire, src: str) -> None:
         if q.id in self.result:
-            self.errors.append(f"{src}: id: duplicate questionnaire id '{q.id}'")
+            self.errors.append(f"{src}: id: 質問票ID '{q.id}' が重複しています")
             return
         for s in q.sections:
             if s.id in self.owner_of_section:
-                self.errors.append(f"{src}: {s.id}: id: section id also used in {self.owner_of_section[s.id]}")
+                other = self.owner_of_section[s.id]
+                self.errors.append(f"{src}: {s.id}: id: このセクションIDは {other} でも使われています")
             self.owner_of_section[s.id] = src
         for qq in q.questions():
             if qq.id in self.owner_of_question:
@@ -127,7 +128,7 @@ class _Registry:
 
 def _load_all(directory: str | Path) -> tuple[dict[str, Questionnaire], list[str]]:
     if not Path(directory).is_dir():
-        return {}, [f"{directory}: not a directory"]
+        return {}, [f"{directory}: フォルダではありません"]
     registry = _Registry()
     for path in _definition_files(directory):
         try:

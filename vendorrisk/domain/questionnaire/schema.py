@@ -100,7 +100,7 @@ class RequiredLocalizedText(LocalizedText):
     @classmethod
     def _written(cls, value: str) -> str:
         if not value.strip():
-            raise rule_error("", "is required")
+            raise rule_error("", "必須です（日本語）")
         return value.strip()
 
 
@@ -145,7 +145,7 @@ class AppliesWhen(_Spec):
     def _bounds_in_order(self) -> AppliesWhen:
         low, high = self.confidentiality_min, self.confidentiality_max
         if low is not None and high is not None and low > high:
-            raise rule_error("", "confidentiality_min is greater than confidentiality_max")
+            raise rule_error("", "confidentiality_min が confidentiality_max より大きくなっています")
         return self
 
     def condition(self) -> dict:
@@ -162,16 +162,16 @@ class OptionSpec(_Spec):
     @classmethod
     def _code(cls, value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int) or not OPTION_VALUE_RE.match(str(value)):
-            raise rule_error("", "must be a short code (letters, digits, _ . -)")
+            raise rule_error("", "短い値（半角英数字と _ . - ）にしてください")
         if str(value) == NA:
-            raise rule_error("", "'na' is reserved: use na_allowed instead")
+            raise rule_error("", "'na' は予約されています（「該当なし」は na_allowed: true で許可します）")
         return str(value)
 
     def to_option(self) -> Option:
         return Option(self.value, self.label.ja, self.label.en, float(self.score))
 
 
-_SHOWN_WHEN_USAGE = "must be {question: <id>, equals: <value>} or {question: <id>, in: [..]}"
+_SHOWN_WHEN_USAGE = "{question: <設問ID>, equals: <値>} または {question: <設問ID>, in: [..]} の形にしてください"
 
 
 class ShownWhenQuestion(_Spec):
@@ -186,7 +186,7 @@ def _shown_when_pair(raw: dict) -> tuple[Any, Any]:
     if "question" in raw:
         unknown = set(raw) - {"question", "equals", "in"}
         if unknown:
-            raise rule_error("", f"unknown key(s): {', '.join(sorted(unknown))}")
+            raise rule_error("", f"unknown key(s): {', '.join(sorted(unknown))}（question・equals・in のみ）")
         if not isinstance(raw["question"], str) or ("equals" in raw) == ("in" in raw):
             raise rule_error("", _SHOWN_WHEN_USAGE)
         return raw["question"], [raw["equals"]] if "equals" in raw else raw["in"]
@@ -204,7 +204,7 @@ def parse_shown_when(raw: Any) -> dict | None:
         raise rule_error("", _SHOWN_WHEN_USAGE)
     target, values = _shown_when_pair(raw)
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise rule_error("", "values must be option codes (strings)")
+        raise rule_error("", "値は選択肢の値（文字列）にしてください")
     return {str(target): list(dict.fromkeys(values))}
 
 
@@ -219,7 +219,7 @@ ShownWhenInput = ShownWhenQuestion | dict[str, str | list[str]]
 def _check_keys(value: Any, allowed: tuple[str, ...], what: str) -> list[str]:
     values = _as_list(value)
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise rule_error("", f"must be a list of {what}")
+        raise rule_error("", f"{what}のリストにしてください")
     unknown = [v for v in values if v not in allowed]
     if unknown:
         raise rule_error("", f"unknown article key '{unknown[0]}' (see ANNEX_ARTICLE_KEYS)")
@@ -244,14 +244,14 @@ class _QuestionBase(_Spec):
     @field_validator("annex_articles", mode="before", json_schema_input_type=ArticleKey | list[ArticleKey])
     @classmethod
     def _article_keys(cls, value: Any) -> list[str]:
-        return _check_keys(value, ANNEX_ARTICLE_KEYS, "article keys like confidentiality")
+        return _check_keys(value, ANNEX_ARTICLE_KEYS, "条項のキー（例：confidentiality）")
 
     @field_validator("options")
     @classmethod
     def _distinct_options(cls, value: list[OptionSpec] | None) -> list[OptionSpec] | None:
         values = [o.value for o in value or ()]
         for dup in sorted({v for v in values if values.count(v) > 1}):
-            raise rule_error("", f"duplicate option value '{dup}'")
+            raise rule_error("", f"選択肢の値 '{dup}' が重複しています")
         return value
 
     def _check_options(self, qtype: str) -> None:
@@ -259,7 +259,7 @@ class _QuestionBase(_Spec):
             if self.options is None or len(self.options) < 2:
                 raise rule_error("options", "must be a list of at least 2 options")
         elif self.options is not None:
-            raise rule_error("options", f"not allowed for type {qtype}")
+            raise rule_error("options", f"種別 {qtype} では options は使えません")
 
     def _check_must_pass(self, qtype: str, weight: float) -> None:
         if not self.must_pass:
@@ -269,9 +269,9 @@ class _QuestionBase(_Spec):
         if qtype not in CHOICE_TYPES:
             raise rule_error("must_pass", "only yesno/single/multi questions can be must-pass")
         if self.na_allowed:
-            raise rule_error("na_allowed", "a must-pass question cannot allow 該当なし")
+            raise rule_error("na_allowed", "必須合格の設問では「該当なし」を許可できません")
         if weight <= 0:
-            raise rule_error("weight", "a must-pass question must have weight > 0")
+            raise rule_error("weight", "必須合格の設問の重みは 0 より大きくしてください")
 
     def _common(self, section_id: str) -> dict[str, Any]:
         return {
@@ -304,7 +304,7 @@ class GroupFieldSpec(_QuestionBase):
     @classmethod
     def _field_id(cls, value: str) -> str:
         if not FIELD_ID_RE.match(value):
-            raise rule_error("", "must be a lower-case field id like name")
+            raise rule_error("", "半角小文字の項目ID（例：name）にしてください")
         return value
 
     @model_validator(mode="after")
@@ -328,8 +328,16 @@ def _person_fields(section_id: str) -> tuple[Question, ...]:
     )
 
 
+def _defaults_may_supply(schema: dict[str, Any]) -> None:
+    # derives_from and guideline are required of every question, but a section's defaults may
+    # give them: the schema an editor checks a file against must not demand them on each question.
+    schema["required"] = [k for k in schema.get("required", []) if k not in SectionDefaults.model_fields]
+
+
 class QuestionSpec(_QuestionBase):
     """One question of a section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_defaults_may_supply)
 
     type: AnswerTypeKey  # type: ignore[valid-type]
     weight: Weight = 1.0
@@ -343,14 +351,14 @@ class QuestionSpec(_QuestionBase):
     @classmethod
     def _question_id(cls, value: str) -> str:
         if not QUESTION_ID_RE.match(value):
-            raise rule_error("", "must be a dotted lower-case id like out.contract.confidentiality")
+            raise rule_error("", "ピリオドで区切った半角小文字のID（例：out.contract.confidentiality）にしてください")
         return value
 
     @field_validator("guideline", mode="before")
     @classmethod
     def _guideline_written(cls, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
-            raise rule_error("", "is required (e.g. 対策基準 8.1(2))")
+            raise rule_error("", "必須です（例：対策基準 8.1(2)）")
         return value
 
     @field_validator("shown_when", mode="before", json_schema_input_type=ShownWhenInput | None)
@@ -378,11 +386,12 @@ class QuestionSpec(_QuestionBase):
                 raise rule_error("fields", "a group needs a non-empty list of fields")
             ids = [f.id for f in self.fields]
             for dup in sorted({i for i in ids if ids.count(i) > 1}):
-                raise rule_error("fields", f"duplicate field id '{dup}'")
+                raise rule_error("fields", f"項目ID '{dup}' が重複しています")
         elif self.fields is not None:
             if self.type == "person":
-                raise rule_error("fields", "person fields are built in (name, title, department, email, phone)")
-            raise rule_error("fields", f"not allowed for type {self.type}")
+                fixed = ", ".join(key for key, _ja, _en, _required in PERSON_FIELDS)
+                raise rule_error("fields", f"担当者型の項目は決まっています（{fixed}）。fields は書けません")
+            raise rule_error("fields", f"種別 {self.type} では fields は使えません")
 
     def to_question(self, section_id: str) -> Question:
         if self.type == "person":
@@ -442,7 +451,7 @@ class SectionSpec(_Spec):
     @classmethod
     def _section_id(cls, value: str) -> str:
         if not QUESTION_ID_RE.match(value):
-            raise rule_error("", "must be a dotted lower-case id like out.contract")
+            raise rule_error("", "ピリオドで区切った半角小文字のID（例：out.contract）にしてください")
         return value
 
     def to_section(self) -> Section:
@@ -468,7 +477,7 @@ class QuestionnaireSpec(_Spec):
     @classmethod
     def _file_id(cls, value: str) -> str:
         if not FILE_ID_RE.match(value):
-            raise rule_error("", "must be a lower-case id like outsourcing or cloud-high")
+            raise rule_error("", "半角小文字のID（例：outsourcing, cloud-high）にしてください")
         return value
 
 
