@@ -9,6 +9,7 @@ content no longer matches its hash.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, ValidationError, model_serializer
@@ -82,8 +83,8 @@ class FrozenQuestion(_Frozen):
             id=q.id, section_id=q.section_id, type=q.type,
             text=FrozenText(ja=q.text_ja, en=q.text_en), help=FrozenText(ja=q.help_ja, en=q.help_en),
             options=[FrozenOption.of(o) for o in q.options], weight=q.weight, required=q.required,
-            must_pass=q.must_pass, na_allowed=q.na_allowed, applies_when=q.applies_when,
-            shown_when=q.shown_when, derives_from=q.derives_from, guideline=q.guideline,
+            must_pass=q.must_pass, na_allowed=q.na_allowed, applies_when=copy.deepcopy(q.applies_when),
+            shown_when=copy.deepcopy(q.shown_when), derives_from=q.derives_from, guideline=q.guideline,
             annex_articles=list(q.annex_articles), finding=FrozenJapanese(ja=q.finding_ja),
             remediation=FrozenJapanese(ja=q.remediation_ja), deadline_days=q.deadline_days,
             fields=[cls.of(f) for f in q.fields], annex_field=q.annex_field,
@@ -95,8 +96,8 @@ class FrozenQuestion(_Frozen):
             text_en=self.text.en, help_ja=self.help.ja, help_en=self.help.en,
             options=tuple(o.to_option() for o in self.options), weight=float(self.weight),
             required=self.required, must_pass=self.must_pass, na_allowed=self.na_allowed,
-            applies_when=dict(self.applies_when),
-            shown_when=None if self.shown_when is None else {k: list(v) for k, v in self.shown_when.items()},
+            applies_when=copy.deepcopy(self.applies_when),
+            shown_when=copy.deepcopy(self.shown_when),
             derives_from=self.derives_from, guideline=self.guideline,
             annex_articles=tuple(self.annex_articles), finding_ja=self.finding.ja,
             remediation_ja=self.remediation.ja, deadline_days=int(self.deadline_days),
@@ -128,7 +129,7 @@ class FrozenQuestionnaire(_Frozen):
             format=FROZEN_FORMAT, id=qid, kind=kind,
             title=FrozenText(ja=title[0], en=title[1]),
             description=FrozenText(ja=description[0], en=description[1]),
-            applies_when=applies_when,
+            applies_when=copy.deepcopy(applies_when),
             sections=[
                 FrozenSection(id=s.id, title=FrozenText(ja=s.title_ja, en=s.title_en),
                               questions=[FrozenQuestion.of(q) for q in s.questions])
@@ -139,7 +140,7 @@ class FrozenQuestionnaire(_Frozen):
     def to_definition(self, version: str) -> Questionnaire:
         return Questionnaire(
             id=self.id, kind=self.kind, title_ja=self.title.ja, title_en=self.title.en,
-            description_ja=self.description.ja, applies_when=dict(self.applies_when),
+            description_ja=self.description.ja, applies_when=copy.deepcopy(self.applies_when),
             sections=tuple(
                 Section(s.id, s.title.ja, s.title.en, tuple(q.to_question() for q in s.questions))
                 for s in self.sections
