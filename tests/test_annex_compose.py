@@ -36,7 +36,8 @@ def make_snapshot(kinds=("outsourcing",), *, subcontractors=True, cloud_high=Tru
                        "confidentiality": 2, "personal_data": True, "my_number": False,
                        "period_start": "2026-12-01", "period_end": "2027-03-31"},
         "municipal_officers": [
-            {"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "﨑山 一郎", "department": "総務課長"},
+            {"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "﨑山 一郎",
+             "department": "総務課長"},
         ],
         "contractor_people": [
             {"role": "responsible_manager", "role_title": "業務責任者", "name": "髙橋 𠮷男", "title": "部長",
@@ -200,7 +201,8 @@ def test_findings_article_and_table_with_wareki_deadlines():
     doc = compose_annex(make_snapshot(("outsourcing",), findings=True))
     table = doc.table("findings")
     assert table.label == "別表２"  # no social-media table in between
-    assert table.blocks[0].rows[0] == ("１", "多要素認証（out.mfa）", "管理者に多要素認証を設定すること。", "令和9年1月31日")
+    assert table.blocks[0].rows[0] == (
+        "１", "多要素認証（out.mfa）", "管理者に多要素認証を設定すること。", "令和9年1月31日")
     art = doc.article("findings")
     assert "別表２に掲げる事項" in art.paragraphs[0].text
     assert f"{doc.article('termination').label}の規定" in art.paragraphs[1].text
@@ -210,7 +212,8 @@ def test_findings_article_and_table_with_wareki_deadlines():
 
 def test_preamble_cites_the_organisations_own_clause():
     doc = compose_annex(make_snapshot(("outsourcing", "cloud")))
-    assert "玉名市情報セキュリティ基本方針 (8)「業務委託と外部サービス（クラウドサービス）の利用」に定める" in doc.preamble
+    assert ("玉名市情報セキュリティ基本方針 (8)「業務委託と外部サービス（クラウドサービス）の利用」"
+            "に定める") in doc.preamble
     assert doc.preamble.startswith("玉名市（以下「甲」という。）と株式会社サンプル（以下「乙」という。）")
     quoted = dict(doc.clause_quote.paragraphs)
     assert quoted["業務委託"] == CLAUSE["paragraphs"]["outsourcing"]

@@ -10,7 +10,11 @@ import pytest
 from pypdf import PdfReader
 
 from vendorrisk.adapters.pdf import (
-    AnnexRenderer, ForbiddenURLError, check_harfbuzz_subset, default_fonts, unsupported_characters,
+    AnnexRenderer,
+    ForbiddenURLError,
+    check_harfbuzz_subset,
+    default_fonts,
+    unsupported_characters,
 )
 from vendorrisk.domain.annex import annex_text, compose_annex
 from vendorrisk.paths import TEMPLATES_DIR
@@ -30,8 +34,10 @@ def make_snapshot(*, kinds=("outsourcing", "cloud", "social_media"), vendor_name
             "head_title": "玉名市長",
             "clause": {"number": "(8)", "title": "業務委託と外部サービス（クラウドサービス）の利用",
                        "paragraphs": {
-                           "outsourcing": "業務委託を行う場合には、委託事業者を選定し、情報セキュリティ要件を明記した契約を締結する。",
-                           "external_services": "外部サービス（クラウドサービス）を利用する場合には、利用に係る規定を整備し対策を講じる。",
+                           "outsourcing": "業務委託を行う場合には、委託事業者を選定し、"
+                                         "情報セキュリティ要件を明記した契約を締結する。",
+                           "external_services": "外部サービス（クラウドサービス）を利用する場合には、"
+                                               "利用に係る規定を整備し対策を講じる。",
                            "social_media": "ソーシャルメディアサービスを利用する場合には、運用手順を定める。"}},
         },
         "vendor": {"name": vendor_name, "corporate_number": "1234567890123", "address": "熊本県熊本市中央区1-1",
@@ -40,8 +46,10 @@ def make_snapshot(*, kinds=("outsourcing", "cloud", "social_media"), vendor_name
                        "confidentiality": 2, "personal_data": True, "my_number": True,
                        "period_start": "2026-12-01", "period_end": "2027-03-31"},
         "municipal_officers": [
-            {"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "﨑山 一郎", "department": "総務課長"},
-            {"role": "cloud_manager", "role_title": "外部サービス管理者", "name": "髙野 花子", "department": "情報政策課長"},
+            {"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "﨑山 一郎",
+             "department": "総務課長"},
+            {"role": "cloud_manager", "role_title": "外部サービス管理者", "name": "髙野 花子",
+             "department": "情報政策課長"},
         ],
         "contractor_people": [
             {"role": "responsible_manager", "role_title": "業務責任者", "name": "髙橋 𠮷男", "title": "部長",
@@ -56,7 +64,8 @@ def make_snapshot(*, kinds=("outsourcing", "cloud", "social_media"), vendor_name
                   "court": "東京地方裁判所", "service_name": "サンプル住民情報クラウド"} if "cloud" in kinds else None,
         "social_accounts": [{"service": "X (旧Twitter)", "account": "@tamana_city", "section": "秘書広報課",
                              "owner": "秘書広報課長 𠮷田 三郎"}] if "social_media" in kinds else [],
-        "findings": [{"question_id": "out.mfa", "title": "多要素認証", "remediation": "管理者に多要素認証を設定すること。",
+        "findings": [{"question_id": "out.mfa", "title": "多要素認証",
+                      "remediation": "管理者に多要素認証を設定すること。",
                       "deadline": "2027-01-31"}],
         "rating": "conditional",
         "memorandum": memorandum,
@@ -103,7 +112,8 @@ def test_pdf_text_has_citation_names_numbering_and_ids(rendered):
     _, doc, _, pdf = rendered
     reader, pages = pdf_text(pdf)
     text = squash("".join(pages))
-    assert squash("玉名市情報セキュリティ基本方針 (8)「業務委託と外部サービス（クラウドサービス）の利用」に定める") in text
+    assert squash("玉名市情報セキュリティ基本方針 (8)「業務委託と外部サービス（クラウドサービス）の利用」"
+                  "に定める") in text
     for name in ("﨑山一郎", "髙野花子", "髙橋𠮷男", "山﨑次郎", "𠮷田三郎"):
         assert name in text, name
     assert "第1条（総則）" in text
@@ -241,7 +251,8 @@ def test_raw_html_cannot_fetch(renderer, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(Path(__file__).read_bytes())
     html = (f'<html lang="ja"><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head>'
-            f'<body><p>テスト</p><img src="{secret.as_uri()}"><img src="data:image/png;base64,iVBORw0KGgo="></body></html>')
+            f'<body><p>テスト</p><img src="{secret.as_uri()}">'
+            '<img src="data:image/png;base64,iVBORw0KGgo="></body></html>')
     renderer.url_fetcher.requested.clear()
     pdf = renderer.pdf_from_html(html)
     assert secret.as_uri() in renderer.url_fetcher.requested  # asked for, and refused

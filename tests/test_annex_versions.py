@@ -28,7 +28,8 @@ def _pdf_text(data: bytes) -> str:
 
 def _annexes(app, eid):
     with app.app_context():
-        return [(a.id, a.version) for a in db.session.scalars(select(Annex).filter_by(engagement_id=eid).order_by(Annex.version))]
+        rows = db.session.scalars(select(Annex).filter_by(engagement_id=eid).order_by(Annex.version))
+        return [(a.id, a.version) for a in rows]
 
 
 def test_same_inputs_same_version_and_a_new_version_when_officers_change(app, client, seed, login, approved):
@@ -37,7 +38,8 @@ def test_same_inputs_same_version_and_a_new_version_when_officers_change(app, cl
     client.post(f"/legal/engagements/{approved}/annex")
     assert len(_annexes(app, approved)) == 1, "nothing changed: no new version"
     with app.app_context():
-        officer = db.session.scalar(select(Officer).filter_by(role="security_manager", organisation_id=seed.org_ids["tamana-city"]))
+        officer = db.session.scalar(
+            select(Officer).filter_by(role="security_manager", organisation_id=seed.org_ids["tamana-city"]))
         officer.name = "新任 﨑子"
         db.session.commit()
     assert client.post(f"/legal/engagements/{approved}/annex").status_code == 302
@@ -97,13 +99,15 @@ def test_memorandum_adds_the_signature_block(app, client, seed, login, approved)
 def test_admin_edits_an_article_and_the_next_annex_uses_it(app, client, seed, login, approved):
     login(seed.users["admin"])
     assert "秘密の保持" in client.get("/admin/articles").get_data(as_text=True)
-    bad = client.post("/admin/articles/confidentiality", data={"heading": "秘密の保持", "paragraphs": "乙は{unknown.thing}を守る。"})
+    bad = client.post("/admin/articles/confidentiality",
+                      data={"heading": "秘密の保持", "paragraphs": "乙は{unknown.thing}を守る。"})
     body = bad.get_data(as_text=True)
     assert bad.status_code == 200 and "この条文は使えません" in body
     assert "乙は{unknown.thing}を守る。" in body, "what the admin typed is kept"
     r = client.post("/admin/articles/confidentiality", data={
         "heading": "秘密の保持等",
-        "paragraphs": "乙は、{organisation.name}の情報を漏らしてはならない。\n\n乙は、次の事項を守らなければならない。\n・目的外に使わないこと\n・第三者に渡さないこと",
+        "paragraphs": "乙は、{organisation.name}の情報を漏らしてはならない。\n\n"
+                      "乙は、次の事項を守らなければならない。\n・目的外に使わないこと\n・第三者に渡さないこと",
     })
     assert r.status_code == 302
     r = client.post("/admin/articles/no_copy", data={"omit": "y"})
@@ -130,7 +134,8 @@ def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed
     with app.app_context():
         eng = db.session.get(Engagement, eid)
         sent = workflow.send_invitation(eng, recipient_email="a@example.jp")
-        questions = [q for qn in workflow.invitation_questionnaires(sent.invitation) for q in qn.applicable(eng.profile())]
+        questions = [q for qn in workflow.invitation_questionnaires(sent.invitation)
+                     for q in qn.applicable(eng.profile())]
         answers = {q.id: demo_answer(q, eng.vendor, eng) for q in questions}
         weak = next(q for q in questions if q.type == "yesno" and q.must_pass and not q.shown_when)
         answers[weak.id] = "partial"
@@ -140,7 +145,8 @@ def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed
         assert assessment.rating == "conditional"
         finding = next(f for f in assessment.result["findings"] if f["question_id"] == weak.id)
     login(seed.users["reviewer"])
-    assert client.post(f"/staff/engagements/{eid}/review", data={"decision": "approved", "note": "期限までに是正"}).status_code == 302
+    review = {"decision": "approved", "note": "期限までに是正"}
+    assert client.post(f"/staff/engagements/{eid}/review", data=review).status_code == 302
     client.post("/logout")
     login(seed.users["legal"])
     client.post(f"/legal/engagements/{eid}/annex")
@@ -148,7 +154,8 @@ def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed
     text = _pdf_text(client.get(f"/legal/annexes/{annex_id}.pdf").data)
     assert "是正" in text
     assert finding["remediation"].replace(" ", "")[:20] in text
-    from vendorrisk.domain.wareki import format_wareki
     import datetime as dt
+
+    from vendorrisk.domain.wareki import format_wareki
 
     assert format_wareki(dt.date.fromisoformat(finding["deadline"])) in text

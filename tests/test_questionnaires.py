@@ -11,8 +11,8 @@ import yaml
 
 from vendorrisk import cli_questionnaires as cli
 from vendorrisk.domain.questionnaire import (
-    ANSWER_TYPES,
     ANNEX_ARTICLE_KEYS,
+    ANSWER_TYPES,
     OBLIGATION_KEYS,
     AnswerError,
     DefinitionError,
@@ -114,9 +114,7 @@ def _by_suffix(bank: Questionnaire, suffix: str):
     return [q for q in bank.questions() if q.id.endswith(suffix)]
 
 
-@pytest.mark.parametrize("name", list(MINIMUMS))
-def test_named_people_sites_and_subcontractors_in_every_bank(banks, name):
-    bank = banks[name]
+def _assert_named_people(bank: Questionnaire, name: str) -> None:
     if name != "social-media":
         for suffix in ("responsible_manager", "security_officer"):
             found = _by_suffix(bank, suffix)
@@ -128,9 +126,9 @@ def test_named_people_sites_and_subcontractors_in_every_bank(banks, name):
         assert {"service", "account", "section", "owner"} <= {f.id for f in accounts.fields}
         assert "social_accounts" in accounts.annex_articles
         assert {q.type for q in _by_suffix(bank, "responsible_manager")} == {"person"}
-    assert [q.type for q in bank.questions() if q.id.endswith("work_site")] == ["text"]
-    storage = [q.type for q in bank.questions() if q.id.endswith(("data_storage_site", "data_location"))]
-    assert storage == ["text"]
+
+
+def _assert_subcontractors_group(bank: Questionnaire) -> None:
     groups = [q for q in bank.questions() if q.type == "group" and "subcontracting" in q.annex_articles]
     assert len(groups) == 1
     group = groups[0]
@@ -141,6 +139,16 @@ def test_named_people_sites_and_subcontractors_in_every_bank(banks, name):
     controller = bank.question(controller_id)
     assert controller.type == "single" and values == ["yes"]
     assert controller.weight == 0
+
+
+@pytest.mark.parametrize("name", list(MINIMUMS))
+def test_named_people_sites_and_subcontractors_in_every_bank(banks, name):
+    bank = banks[name]
+    _assert_named_people(bank, name)
+    assert [q.type for q in bank.questions() if q.id.endswith("work_site")] == ["text"]
+    storage = [q.type for q in bank.questions() if q.id.endswith(("data_storage_site", "data_location"))]
+    assert storage == ["text"]
+    _assert_subcontractors_group(bank)
 
 
 def test_outsourcing_covers_the_thirteen_contract_items(banks):
@@ -312,10 +320,12 @@ def test_minimal_definition_is_valid(tmp_path):
         (lambda d: q0(d).update(derives_from="cloud.misc"), "smp.main.nda", "derives_from", "must be one of"),
         (lambda d: q0(d).update(required="yes"), "smp.main.nda", "required", "must be true or false"),
         (lambda d: q0(d).update(must_pass=True, required=False), "smp.main.nda", "must_pass", "required"),
-        (lambda d: q0(d).update(annex_articles=["nda_article"]), "smp.main.nda", "annex_articles", "unknown article key"),
+        (lambda d: q0(d).update(annex_articles=["nda_article"]), "smp.main.nda", "annex_articles",
+         "unknown article key"),
         (lambda d: q0(d).update(applies_when={"confidentiality_min": 5}), "smp.main.nda",
          "applies_when.confidentiality_min", "1..3"),
-        (lambda d: q0(d).update(applies_when={"colour": "red"}), "smp.main.nda", "applies_when.colour", "unknown condition"),
+        (lambda d: q0(d).update(applies_when={"colour": "red"}), "smp.main.nda", "applies_when.colour",
+         "unknown condition"),
         (lambda d: q0(d).update(deadline_days=-3), "smp.main.nda", "deadline_days", "integer"),
         (lambda d: q0(d).update(shown_when={"question": "smp.main.nothing", "equals": "yes"}), "smp.main.nda",
          "shown_when", "unknown question"),
@@ -641,9 +651,121 @@ def test_shown_when_forms_parse_to_one_shape(tmp_path):
     ]
     versions = set()
     for form in forms:
-        q = load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(shown_when=form))))
+        q = load_questionnaire(write(tmp_path, mutate(lambda d, form=form: q0(d).update(shown_when=form))))
         assert q.questions()[0].shown_when == {"smp.main.any": ["yes"]}
         versions.add(q.version)
     assert len(versions) == 1
     with pytest.raises(DefinitionError, match="one question only"):
         load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(shown_when={"a.b": "x", "c.d": "y"}))))
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Schema for authors' editors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_committed_schema_equals_the_cli_output(capsys):
+    assert cli.cmd_schema() == 0
+    printed = capsys.readouterr().out
+    assert (BANKS / "schema.json").read_text(encoding="utf-8") == printed
+    schema = json.loads(printed)
+    assert schema["title"] == "vendorrisk questionnaire definition"
+    assert set(schema["required"]) == {"id", "kind", "title", "sections"}
+    question = schema["$defs"]["QuestionSpec"]["properties"]
+    assert question["type"]["enum"] == sorted(ANSWER_TYPES, key=list(ANSWER_TYPES).index)
+    assert "annex_field" in question and "annex_articles" in question
+
+
+def test_schema_command_is_registered():
+    from click.testing import CliRunner
+
+    from vendorrisk.cli import main
+
+    result = CliRunner().invoke(main, ["questionnaires", "schema"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["properties"]["kind"]["enum"] == ["outsourcing", "cloud", "social_media"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared links to the annex
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_contract_fact_is_declared_by_the_banks(banks):
+    from vendorrisk.domain.questionnaire import ANNEX_FIELD_KEYS, declarations
+
+    declared = declarations(banks.values())
+    assert set(declared) == set(ANNEX_FIELD_KEYS)
+    assert declared["subcontracting"] == ["ch.sub.subcontracting", "cl.sub.subcontracting",
+                                          "out.sub.subcontracting", "sns.ops.subcontracting"]
+    assert declared["social_accounts"] == ["sns.owner.accounts"]
+    assert declared["court"] == ["ch.location.court"]
+    for bank in banks.values():
+        for q in bank.questions():
+            if q.annex_field in ("responsible_manager", "security_officer"):
+                assert q.type == "person", q.id
+            if q.annex_field in ("subcontractors", "social_accounts"):
+                assert q.type == "group", q.id
+
+
+@pytest.mark.parametrize(
+    "change, fieldname, message",
+    [
+        # an article only composed for outsourcing, in an outsourcing bank turned into a cloud one
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"]}),
+                    q0(d).update(annex_articles=["system_security"])), "annex_articles", "system_security"),
+        # data location is composed only for a cloud service of 機密性2 or more
+        (lambda d: q0(d).update(annex_articles=["data_location"]), "annex_articles", "data_location"),
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_max": 1}),
+                    q0(d).update(annex_articles=["governing_law"])), "annex_articles", "governing_law"),
+        (lambda d: (d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_min": 2}),
+                    q0(d).update(annex_articles=["cloud_low"])), "annex_articles", "cloud_low"),
+        (lambda d: q0(d).update(type="text", annex_field="court"), "annex_field", "court"),
+        (lambda d: q0(d).update(type="group", annex_field="social_accounts",
+                                fields=[{"id": "service", "type": "text", "text": "サービス"}]),
+         "annex_field", "social_accounts"),
+    ],
+)
+def test_check_fails_on_an_annex_link_never_composed_for_the_kind(tmp_path, capsys, change, fieldname, message):
+    write(tmp_path, mutate(change))
+    assert cli.cmd_check(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"sample.yaml: smp.main.nda: {fieldname}: " in out and message in out and "特記事項には入りません" in out
+
+
+def test_an_annex_link_that_is_composed_passes(tmp_path):
+    def change(d):
+        d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_min": 2})
+        q0(d).update(type="text", annex_articles=["governing_law"], annex_field="governing_law")
+
+    assert check_all(write(tmp_path, mutate(change)).parent) == []
+    q = load_questionnaire(tmp_path / "sample.yaml")
+    assert q.questions()[0].annex_field == "governing_law"
+
+
+def test_unknown_annex_field_is_refused(tmp_path):
+    with pytest.raises(DefinitionError) as exc:
+        load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(annex_field="work_place"))))
+    assert any("smp.main.nda: annex_field:" in e and "work_place" in e for e in exc.value.errors)
+
+
+def test_an_annex_field_changes_the_version_and_survives_freezing(tmp_path):
+    plain = load_questionnaire(write(tmp_path, MINIMAL))
+    declared = load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(type="text", annex_field="work_site"))))
+    assert declared.version != plain.version
+    assert "annex_field" not in json.dumps(freeze(plain))  # older frozen definitions hash as before
+    assert thaw(json.loads(json.dumps(freeze(declared)))).questions()[0].annex_field == "work_site"
+
+
+def test_annex_facts_come_from_declarations_not_id_endings(tmp_path):
+    from vendorrisk.domain.questionnaire import annex_answers
+
+    def change(d):
+        q0(d).update(id="smp.main.place", type="text", annex_field="work_site")
+        d["sections"][0]["questions"].append({**copy.deepcopy(q0(d)), "id": "smp.main.work_site"})
+        del d["sections"][0]["questions"][-1]["annex_field"]
+
+    q = load_questionnaire(write(tmp_path, mutate(change)))
+    answers = {"smp.main.place": "本社3階", "smp.main.work_site": "推測されない場所", "smp.main.any": "yes"}
+    assert annex_answers([q], answers) == {"work_site": "本社3階"}
+    assert annex_answers([q], {"smp.main.place": "", "smp.main.work_site": "x"}) == {}

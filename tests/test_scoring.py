@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from vendorrisk.domain.questionnaire import (
     ANSWER_TYPES,
     AnswerError,
+    freeze,
     load_all,
     parse_definition,
     select_for_engagement,
     thaw,
-    freeze,
 )
 from vendorrisk.domain.scoring import (
     DEFAULT_THRESHOLDS,

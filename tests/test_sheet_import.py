@@ -162,8 +162,29 @@ def test_cmd_import(tmp_path, capsys):
 
 def test_cmd_import_writes_nothing_on_errors(tmp_path, capsys):
     qdir = tmp_path / "questionnaires"
-    bad = write_csv(tmp_path / "bad.csv", JA_HEADER, [["ext.a.one", "契約", "設問", "作文", "", "1", "", "outsourcing.contract"]])
+    bad = write_csv(tmp_path / "bad.csv", JA_HEADER,
+                    [["ext.a.one", "契約", "設問", "作文", "", "1", "", "outsourcing.contract"]])
     assert cli.cmd_import(bad, qdir) == 1
     out = capsys.readouterr().out
     assert "2行目「種別」" in out and "書き込みませんでした" in out
     assert not qdir.exists() or not list(qdir.iterdir())
+
+
+def test_sheet_rows_follow_the_same_rules_as_yaml_files(tmp_path):
+    header = [*JA_HEADER, "特記事項", "期限日数"]
+    rows = [
+        # the annex never has a data-location article for an outsourcing questionnaire
+        ["ext.a.one", "契約", "設問1", "文章", "", "1", "", "outsourcing.contract", "data_location", ""],
+        # a score above 1 and an unknown article: the schema's rules, in the sheet's words
+        ["ext.a.two", "契約", "設問2", "単一選択", "a:A:2;b:B:0", "1", "", "outsourcing.contract", "", ""],
+        ["ext.a.three", "契約", "設問3", "文章", "", "1", "", "outsourcing.contract", "nda_article", ""],
+        ["ext.a.four", "契約", "設問4", "文章", "", "1", "", "outsourcing.contract", "", "4000"],
+    ]
+    _, errors = import_sheet(write_csv(tmp_path / "rules.csv", header, rows))
+    assert "3行目「選択肢」: 選択肢の点数は0から1の範囲で入力してください（入力値：2.0）。" in errors
+    assert "4行目「特記事項」: 「nda_article」に特記事項の条項にないキーがあります。" in errors
+    assert "5行目「期限日数」: 0から3650までの整数（日数）を入力してください（入力値：4000）。" in errors
+    ok_rows = [rows[0]]
+    _, errors = import_sheet(write_csv(tmp_path / "links.csv", header, ok_rows))
+    assert len(errors) == 1 and errors[0].startswith("2行目: links.csv: ext.a.one: annex_articles: ")
+    assert "特記事項には入りません" in errors[0]

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
 
@@ -254,3 +255,4 @@ for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cl
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)
+questionnaires_cli.add_command(schema_command)

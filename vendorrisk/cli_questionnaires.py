@@ -8,8 +8,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .domain.questionnaire import DefinitionError, check_all, load_all, load_questionnaire, trace, uncovered
+import click
+
+from .domain.questionnaire import (
+    DefinitionError,
+    check_all,
+    json_schema,
+    load_all,
+    load_questionnaire,
+    trace,
+    uncovered,
+)
 from .domain.sheet_import import import_sheet, write_definition
+
+
+def schema_text() -> str:
+    """The JSON Schema of a definition file, as committed in questionnaires/schema.json."""
+    return json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+def cmd_schema() -> int:
+    """Print the JSON Schema an editor checks questionnaires/*.yaml against."""
+    print(schema_text(), end="")
+    return 0
+
+
+@click.command("schema")
+def schema_command() -> None:
+    """質問票の定義ファイルの JSON Schema を出力する（エディタでの検査用。docs/questionnaires.md）。"""
+    raise SystemExit(cmd_schema())
 
 
 def cmd_check(directory) -> int:
@@ -45,8 +72,8 @@ def cmd_list(directory, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        for r in rows:
-            print(f"{r['id']:<16} {r['kind']:<13} {r['version'][:12]}  {r['questions']:>3}問  {r['title']}")
+        for q in sorted(all_q.values(), key=lambda q: q.id):
+            print(f"{q.id:<16} {q.kind:<13} {q.short_version}  {len(q.questions()):>3}問  {q.title_ja}")
     return 0
 
 

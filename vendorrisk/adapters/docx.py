@@ -7,8 +7,8 @@ exactly what the PDF shows: title, summary (with the document id, version and an
 
 from __future__ import annotations
 
-from datetime import datetime
 import zipfile
+from datetime import datetime
 from io import BytesIO
 
 from docx import Document
@@ -84,7 +84,7 @@ def _table(document, columns, rows, widths=()):
     table = document.add_table(rows=1, cols=len(columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, columns):
+    for cell, text in zip(table.rows[0].cells, columns, strict=False):
         cell.text = ""
         _set_font(cell.paragraphs[0].add_run(text), size=9.5, bold=True)
     if not rows:
@@ -93,7 +93,7 @@ def _table(document, columns, rows, widths=()):
         _set_font(merged.paragraphs[0].add_run("（該当なし）"), size=9.5)
     for row in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=False):
             lines = str(text).split("\n")
             run = cell.paragraphs[0].add_run(lines[0])
             _set_font(run, size=9.5)
@@ -103,7 +103,7 @@ def _table(document, columns, rows, widths=()):
     if widths:
         total = Mm(166)
         for row in table.rows:
-            for cell, w in zip(row.cells, widths):
+            for cell, w in zip(row.cells, widths, strict=False):
                 cell.width = int(total * w / 100)
     return table
 

@@ -37,7 +37,7 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg["From"] = _one_line(sender)
     msg["To"] = _one_line(mail.to)
     msg["Subject"] = _one_line(mail.subject)
-    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     msg.set_content(mail.body, charset="utf-8")
     return msg
@@ -47,7 +47,7 @@ def deliver(mail: OutgoingMail, config: dict[str, Any]) -> DeliveryResult:
     msg = build_message(mail, config["MAIL_SENDER"])
     outbox = Path(config["OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
     path.write_bytes(bytes(msg))
     if not config.get("MAIL_SERVER"):

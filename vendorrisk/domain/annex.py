@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from .annex_articles import ALL_KINDS, ARTICLES
+from .annex_articles import ARTICLES
+from .vocabulary import ANNEX_KIND_PHRASES, KINDS
 from .wareki import format_wareki
 
 __all__ = [
@@ -39,11 +41,6 @@ __all__ = [
 
 TITLE = "情報セキュリティに関する特記事項"
 
-KIND_LABELS = {
-    "outsourcing": "業務委託",
-    "cloud": "外部サービス（クラウドサービス）の利用",
-    "social_media": "ソーシャルメディアサービスの運用",
-}
 # Which paragraph of the organisation's clause each engagement kind cites.
 KIND_CLAUSE_PARAGRAPH = {
     "outsourcing": "outsourcing",
@@ -201,8 +198,8 @@ def _join_names(names: list[str]) -> str:
 
 def _facts(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     engagement = snapshot.get("engagement") or {}
-    kinds = tuple(k for k in ALL_KINDS if k in (engagement.get("kinds") or ()))
-    unknown = set(engagement.get("kinds") or ()) - set(ALL_KINDS)
+    kinds = tuple(k for k in KINDS if k in (engagement.get("kinds") or ()))
+    unknown = set(engagement.get("kinds") or ()) - set(KINDS)
     if unknown:
         raise AnnexCompositionError(f"不明な案件区分です: {sorted(unknown)}")
     if not kinds:
@@ -244,7 +241,8 @@ def _applies(spec: Mapping[str, Any], facts: Mapping[str, Any], conds: Mapping[s
         return False
     for name in spec.get("when") or ():
         if name not in conds:
-            raise AnnexCompositionError(f"条項 {spec.get('key')} の条件 {name!r} は使えません（{', '.join(CONDITIONS)}）")
+            allowed = ", ".join(CONDITIONS)
+            raise AnnexCompositionError(f"条項 {spec.get('key')} の条件 {name!r} は使えません（{allowed}）")
         if not conds[name]:
             return False
     return True
@@ -263,6 +261,45 @@ def _check_paragraphs(key: str, paragraphs: Any) -> list:
     return list(paragraphs)
 
 
+def _override_article(spec: dict, key: str, change: Mapping[str, Any]) -> None:
+    """Apply an organisation's change to a library article (in place)."""
+    if change.get("omit"):
+        spec["omit"] = True
+        return
+    if "heading" in change:
+        spec["heading"] = str(change["heading"])
+    if "paragraphs" in change:
+        spec["paragraphs"] = _check_paragraphs(key, change["paragraphs"])
+    for extra in ("kinds", "when"):
+        if extra in change:
+            spec[extra] = list(change[extra])
+
+
+def _added_article(key: str, change: Mapping[str, Any]) -> dict:
+    if not change.get("heading"):
+        raise AnnexCompositionError(f"追加条項 {key} に見出し（heading）がありません")
+    return {
+        "key": key,
+        "heading": str(change["heading"]),
+        "paragraphs": _check_paragraphs(key, change.get("paragraphs")),
+        "kinds": list(change.get("kinds") or ()),
+        "when": list(change.get("when") or ()),
+        "after": change.get("after"),
+    }
+
+
+def _insert_article(specs: list[dict], by_key: dict[str, dict], add: dict) -> None:
+    """Place an added article after the one it names, or before 協議 (the closing article)."""
+    after = add.pop("after", None)
+    if after and after in by_key:
+        specs.insert(specs.index(by_key[after]) + 1, add)
+    elif after is None or after == "":
+        specs.insert(specs.index(by_key["consultation"]) if "consultation" in by_key else len(specs), add)
+    else:
+        raise AnnexCompositionError(f"追加条項 {add['key']} の after={after!r} に該当する条項がありません")
+    by_key[add["key"]] = add
+
+
 def _article_specs(overrides: Mapping[str, Any] | None) -> list[dict]:
     """The library with the organisation's overrides applied (replace, omit, add)."""
     specs = [copy.deepcopy(dict(a)) for a in ARTICLES]
@@ -272,42 +309,11 @@ def _article_specs(overrides: Mapping[str, Any] | None) -> list[dict]:
         if not isinstance(change, Mapping):
             raise AnnexCompositionError(f"articles_override[{key!r}] の形式が正しくありません")
         if key in by_key:
-            spec = by_key[key]
-            if change.get("omit"):
-                spec["omit"] = True
-                continue
-            if "heading" in change:
-                spec["heading"] = str(change["heading"])
-            if "paragraphs" in change:
-                spec["paragraphs"] = _check_paragraphs(key, change["paragraphs"])
-            for extra in ("kinds", "when"):
-                if extra in change:
-                    spec[extra] = list(change[extra])
-        else:
-            if change.get("omit"):
-                continue  # omitting an article the library does not have: nothing to do
-            if not change.get("heading"):
-                raise AnnexCompositionError(f"追加条項 {key} に見出し（heading）がありません")
-            additions.append({
-                "key": key,
-                "heading": str(change["heading"]),
-                "paragraphs": _check_paragraphs(key, change.get("paragraphs")),
-                "kinds": list(change.get("kinds") or ()),
-                "when": list(change.get("when") or ()),
-                "after": change.get("after"),
-            })
+            _override_article(by_key[key], key, change)
+        elif not change.get("omit"):  # omitting an article the library does not have: nothing to do
+            additions.append(_added_article(key, change))
     for add in additions:
-        after = add.pop("after", None)
-        if after and after in by_key:
-            idx = specs.index(by_key[after]) + 1
-            specs.insert(idx, add)
-        elif after is None or after == "":
-            # default: before 協議 (the closing article) when present, else at the end
-            idx = specs.index(by_key["consultation"]) if "consultation" in by_key else len(specs)
-            specs.insert(idx, add)
-        else:
-            raise AnnexCompositionError(f"追加条項 {add['key']} の after={after!r} に該当する条項がありません")
-        by_key[add["key"]] = add
+        _insert_article(specs, by_key, add)
     return [s for s in specs if not s.get("omit")]
 
 
@@ -382,13 +388,135 @@ def _findings_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
 # compose
 
 
+def _tables(snapshot: Mapping[str, Any], facts: Mapping[str, Any], org_name: str,
+            vendor_name: str) -> tuple[Table, ...]:
+    """別表, numbered in order of appearance."""
+    table_specs: list[tuple[str, str, list[TableBlock]]] = [
+        ("officers", "責任者等一覧", _officers_table(snapshot, facts, org_name, vendor_name)),
+    ]
+    if "social_media" in facts["kinds"]:
+        table_specs.append(("accounts", "ソーシャルメディアのアカウント及び責任者", _accounts_table(snapshot)))
+    if facts["findings"]:
+        table_specs.append(("findings", "是正事項", _findings_table(snapshot)))
+    return tuple(
+        Table(key, n, f"別表{full_width_digits(n)}", title, tuple(blocks))
+        for n, (key, title, blocks) in enumerate(table_specs, start=1)
+    )
+
+
+_CLOUD_FACTS = (("data_location", "データの保存場所"), ("governing_law", "準拠法"), ("court", "管轄裁判所"))
+
+
+def _cloud_values(cloud: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, str]:
+    if "cloud" not in facts["kinds"]:
+        return {}
+    values = {"cloud.service_name": _s(cloud.get("service_name")) or "本業務に係る外部サービス"}
+    for key, label in _CLOUD_FACTS:
+        if _s(cloud.get(key)):
+            values[f"cloud.{key}"] = _s(cloud.get(key))
+        elif facts["cloud_high"]:
+            raise AnnexCompositionError(f"機密性2以上の外部サービスには{label}（cloud.{key}）が必要です")
+    return values
+
+
+def _placeholder_values(snapshot: Mapping[str, Any], facts: Mapping[str, Any], names: tuple[str, str]
+                        ) -> dict[str, str]:
+    """The placeholders article templates may use, except article and table numbers."""
+    org = snapshot.get("organisation") or {}
+    engagement = snapshot.get("engagement") or {}
+    return {
+        "organisation.name": names[0],
+        "organisation.head_title": _s(org.get("head_title")),
+        "organisation.policy_title": _s(org.get("policy_title")) or "情報セキュリティ基本方針",
+        "vendor.name": names[1],
+        "engagement.title": _s(engagement.get("title")),
+        "engagement.reference": _s(engagement.get("reference")),
+        "subcontractors.names": _join_names([_s(s.get("name")) for s in facts["subcontractors"]]),
+        **_cloud_values(snapshot.get("cloud") or {}, facts),
+    }
+
+
+def _paragraph(pi: int, p: str | Mapping[str, Any], values: Mapping[str, str], where: str) -> Paragraph:
+    text, items = (p, ()) if isinstance(p, str) else (p["text"], p.get("items") or ())
+    return Paragraph(
+        number=pi,
+        label="" if pi == 1 else full_width_digits(pi),
+        text=_fill(text, values, where),
+        items=tuple(Item(f"（{full_width_digits(ii)}）", _fill(it, values, where))
+                    for ii, it in enumerate(items, start=1)),
+    )
+
+
+def _articles(specs: list[dict], numbers: Mapping[str, int], values: Mapping[str, str]) -> tuple[Article, ...]:
+    articles = []
+    for spec in specs:
+        key = spec["key"]
+        where = f"第{numbers[key]}条（{spec['heading']}）"
+        paragraphs = tuple(_paragraph(pi, p, values, where) for pi, p in enumerate(spec["paragraphs"], start=1))
+        articles.append(Article(key, numbers[key], f"第{numbers[key]}条", _fill(spec["heading"], values, where),
+                                paragraphs))
+    return tuple(articles)
+
+
+def _citation(clause: Mapping[str, Any], policy_title: str) -> str:
+    clause_ref = " ".join(x for x in (policy_title, _s(clause.get("number"))) if x)
+    clause_title = _s(clause.get("title"))
+    return f"{clause_ref}「{clause_title}」" if clause_title else clause_ref
+
+
+def _clause_quote(clause: Mapping[str, Any], citation: str, kinds: tuple[str, ...]) -> ClauseQuote | None:
+    """The organisation's own clause, the paragraph for each kind of the engagement."""
+    quoted: list[tuple[str, str]] = []
+    paragraphs_by_kind = clause.get("paragraphs") or {}
+    for kind in kinds:
+        text = _s(paragraphs_by_kind.get(KIND_CLAUSE_PARAGRAPH[kind]))
+        if text and text not in (q[1] for q in quoted):
+            quoted.append((ANNEX_KIND_PHRASES[kind], text))
+    return ClauseQuote(citation, tuple(quoted)) if quoted else None
+
+
+def _period(engagement: Mapping[str, Any]) -> str | None:
+    period_start, period_end = engagement.get("period_start"), engagement.get("period_end")
+    if not (period_start or period_end):
+        return None
+    start = format_wareki(_date(period_start, "契約期間")) if period_start else ""
+    end = format_wareki(_date(period_end, "契約期間")) if period_end else ""
+    return f"{start}から{end}まで"
+
+
+def _summary(engagement: Mapping[str, Any], values: Mapping[str, str], facts: Mapping[str, Any],
+             snapshot: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(the summary table, the rating)."""
+    summary = [("契約件名", values["engagement.title"]), ("契約番号", values["engagement.reference"])]
+    period = _period(engagement)
+    if period:
+        summary.append(("契約期間", period))
+    summary.append(("区分", "・".join(ANNEX_KIND_PHRASES[k] for k in facts["kinds"])))
+    conf = engagement.get("confidentiality")
+    if conf is not None:
+        summary.append(("取り扱う情報", f"機密性{full_width_digits(conf)}"
+                        + ("（個人情報を含む）" if facts["personal_data"] else "")
+                        + ("（特定個人情報を含む）" if facts["my_number"] else "")))
+    rating = _rating(snapshot)
+    summary.append(("確認結果", RATING_LABELS[rating]))
+    return tuple(summary), rating
+
+
+def _rating(snapshot: Mapping[str, Any]) -> str:
+    rating = _s(snapshot.get("rating")) or "pass"
+    if rating not in RATING_LABELS:
+        raise AnnexCompositionError(f"不明な判定です: {rating!r}")
+    return rating
+
+
+_CLOSING = "本特記事項の締結を証するため、本書２通を作成し、甲乙記名押印の上、各自その１通を保有する。"
+
+
 def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
     """Build the annex from a snapshot (see module docstring). Deterministic: same input, same output."""
     org = snapshot.get("organisation") or {}
     vendor = snapshot.get("vendor") or {}
     engagement = snapshot.get("engagement") or {}
-    clause = org.get("clause") or {}
-    cloud = snapshot.get("cloud") or {}
     facts = _facts(snapshot)
     conds = _conditions(facts)
 
@@ -398,102 +526,23 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         raise AnnexCompositionError("甲（団体名）と乙（事業者名）は必須です")
     issued_on = _date(snapshot.get("issued_on"), "発行日")
 
-    # 別表 (numbered in order of appearance)
-    table_specs: list[tuple[str, str, list[TableBlock]]] = [
-        ("officers", "責任者等一覧", _officers_table(snapshot, facts, org_name, vendor_name)),
-    ]
-    if "social_media" in facts["kinds"]:
-        table_specs.append(("accounts", "ソーシャルメディアのアカウント及び責任者", _accounts_table(snapshot)))
-    if facts["findings"]:
-        table_specs.append(("findings", "是正事項", _findings_table(snapshot)))
-    tables = tuple(
-        Table(key, n, f"別表{full_width_digits(n)}", title, tuple(blocks))
-        for n, (key, title, blocks) in enumerate(table_specs, start=1)
-    )
-
-    # articles that apply, numbered
+    tables = _tables(snapshot, facts, org_name, vendor_name)
     specs = [s for s in _article_specs(org.get("articles_override")) if _applies(s, facts, conds)]
     numbers = {s["key"]: i for i, s in enumerate(specs, start=1)}
-
-    values: dict[str, str] = {
-        "organisation.name": org_name,
-        "organisation.head_title": _s(org.get("head_title")),
-        "organisation.policy_title": _s(org.get("policy_title")) or "情報セキュリティ基本方針",
-        "vendor.name": vendor_name,
-        "engagement.title": _s(engagement.get("title")),
-        "engagement.reference": _s(engagement.get("reference")),
-        "subcontractors.names": _join_names([_s(s.get("name")) for s in facts["subcontractors"]]),
-    }
-    if "cloud" in facts["kinds"]:
-        values["cloud.service_name"] = _s(cloud.get("service_name")) or "本業務に係る外部サービス"
-        for key, label in (("data_location", "データの保存場所"), ("governing_law", "準拠法"),
-                           ("court", "管轄裁判所")):
-            if _s(cloud.get(key)):
-                values[f"cloud.{key}"] = _s(cloud.get(key))
-            elif facts["cloud_high"]:
-                raise AnnexCompositionError(f"機密性2以上の外部サービスには{label}（cloud.{key}）が必要です")
+    values = _placeholder_values(snapshot, facts, (org_name, vendor_name))
     values.update({f"article.{k}": f"第{n}条" for k, n in numbers.items()})
     values.update({f"table.{t.key}": t.label for t in tables})
 
-    articles = []
-    for spec in specs:
-        key = spec["key"]
-        where = f"第{numbers[key]}条（{spec['heading']}）"
-        paragraphs = []
-        for pi, p in enumerate(spec["paragraphs"], start=1):
-            text, items = (p, ()) if isinstance(p, str) else (p["text"], p.get("items") or ())
-            paragraphs.append(Paragraph(
-                number=pi,
-                label="" if pi == 1 else full_width_digits(pi),
-                text=_fill(text, values, where),
-                items=tuple(Item(f"（{full_width_digits(ii)}）", _fill(it, values, where))
-                            for ii, it in enumerate(items, start=1)),
-            ))
-        articles.append(Article(key, numbers[key], f"第{numbers[key]}条", _fill(spec["heading"], values, where),
-                                tuple(paragraphs)))
-
-    # preamble: the organisation's own clause
-    policy_title = values["organisation.policy_title"]
-    clause_ref = " ".join(x for x in (policy_title, _s(clause.get("number"))) if x)
-    clause_title = _s(clause.get("title"))
-    citation = f"{clause_ref}「{clause_title}」" if clause_title else clause_ref
-    period_start, period_end = engagement.get("period_start"), engagement.get("period_end")
+    citation = _citation(org.get("clause") or {}, values["organisation.policy_title"])
     preamble = (
         f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
         f"「{values['engagement.title']}」に係る契約（以下「本契約」という。）の履行に当たり、"
         f"{citation}に定めるところにより、情報セキュリティの確保に関し、次のとおり特記事項を定める。"
     )
-    quoted = []
-    paragraphs_by_kind = clause.get("paragraphs") or {}
-    for kind in facts["kinds"]:
-        text = _s(paragraphs_by_kind.get(KIND_CLAUSE_PARAGRAPH[kind]))
-        if text and text not in (q[1] for q in quoted):
-            quoted.append((KIND_LABELS[kind], text))
-    clause_quote = ClauseQuote(citation, tuple(quoted)) if quoted else None
-
-    summary = [
-        ("契約件名", values["engagement.title"]),
-        ("契約番号", values["engagement.reference"]),
-    ]
-    if period_start or period_end:
-        start = format_wareki(_date(period_start, "契約期間")) if period_start else ""
-        end = format_wareki(_date(period_end, "契約期間")) if period_end else ""
-        summary.append(("契約期間", f"{start}から{end}まで"))
-    summary.append(("区分", "・".join(KIND_LABELS[k] for k in facts["kinds"])))
-    conf = engagement.get("confidentiality")
-    if conf is not None:
-        summary.append(("取り扱う情報", f"機密性{full_width_digits(conf)}"
-                        + ("（個人情報を含む）" if facts["personal_data"] else "")
-                        + ("（特定個人情報を含む）" if facts["my_number"] else "")))
-    rating = _s(snapshot.get("rating")) or "pass"
-    if rating not in RATING_LABELS:
-        raise AnnexCompositionError(f"不明な判定です: {rating!r}")
-    summary.append(("確認結果", RATING_LABELS[rating]))
-
+    articles = _articles(specs, numbers, values)
+    clause_quote = _clause_quote(org.get("clause") or {}, citation, facts["kinds"])
+    summary, rating = _summary(engagement, values, facts, snapshot)
     memorandum = bool(snapshot.get("memorandum"))
-    closing = ("本特記事項の締結を証するため、本書２通を作成し、甲乙記名押印の上、各自その１通を保有する。"
-               if memorandum else None)
-
     return AnnexDocument(
         title=TITLE,
         document_id=_s(snapshot.get("document_id")),
@@ -503,15 +552,15 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         answers_sha256=_s(snapshot.get("answers_sha256")),
         party_a=Party("甲", org_name, _s(org.get("head_title")), _s(org.get("address"))),
         party_b=Party("乙", vendor_name, _s(vendor.get("representative")), _s(vendor.get("address"))),
-        summary=tuple(summary),
+        summary=summary,
         preamble=preamble,
         clause_quote=clause_quote,
-        articles=tuple(articles),
+        articles=articles,
         tables=tables,
         kinds=facts["kinds"],
         rating=rating,
         memorandum=memorandum,
-        closing=closing,
+        closing=_CLOSING if memorandum else None,
         metadata={"organisation_slug": _s(org.get("slug")),
                   "engagement_reference": values["engagement.reference"],
                   "corporate_number": _s(vendor.get("corporate_number"))},
@@ -563,21 +612,26 @@ def sample_snapshot(articles_override: Mapping[str, Any] | None = None) -> dict[
     return {
         "document_id": "VR-sample-1", "version": 1, "issued_on": "2026-04-01", "answers_sha256": "0" * 64,
         "organisation": {
-            "name": "見本市", "slug": "sample", "policy_title": "見本市情報セキュリティ基本方針", "head_title": "見本市長",
+            "name": "見本市", "slug": "sample", "policy_title": "見本市情報セキュリティ基本方針",
+            "head_title": "見本市長",
             "clause": {"number": "(8)", "title": "業務委託と外部サービス（クラウドサービス）の利用",
-                       "paragraphs": {"outsourcing": "業務委託を行う場合には…", "external_services": "外部サービスを利用する場合には…",
+                       "paragraphs": {"outsourcing": "業務委託を行う場合には…",
+                                      "external_services": "外部サービスを利用する場合には…",
                                       "social_media": "ソーシャルメディアサービスを利用する場合には…"}},
             "articles_override": dict(articles_override or {}),
         },
         "vendor": {"name": "見本株式会社", "corporate_number": "", "address": "", "representative": ""},
-        "engagement": {"reference": "S-1", "title": "見本業務", "kinds": list(("outsourcing", "cloud", "social_media")),
+        "engagement": {"reference": "S-1", "title": "見本業務", "kinds": list(KINDS),
                        "confidentiality": 2, "personal_data": True, "my_number": True,
                        "period_start": "2026-04-01", "period_end": "2027-03-31"},
-        "municipal_officers": [{"role": "security_manager", "role_title": "情報セキュリティ管理者", "name": "見本 一郎", "department": "総務課長"}],
+        "municipal_officers": [{"role": "security_manager", "role_title": "情報セキュリティ管理者",
+                                "name": "見本 一郎", "department": "総務課長"}],
         "contractor_people": [{"role": "responsible_manager", "role_title": "業務責任者", "name": "見本 二郎"}],
         "work_site": "見本", "data_storage_site": "見本",
-        "subcontracting": {"declared": True, "subcontractors": [{"name": "見本下請株式会社", "address": "", "scope": ""}]},
-        "cloud": {"high": True, "service_name": "見本クラウド", "data_location": "日本国内", "governing_law": "日本法", "court": "見本地方裁判所"},
+        "subcontracting": {"declared": True,
+                           "subcontractors": [{"name": "見本下請株式会社", "address": "", "scope": ""}]},
+        "cloud": {"high": True, "service_name": "見本クラウド", "data_location": "日本国内", "governing_law": "日本法",
+                  "court": "見本地方裁判所"},
         "social_accounts": [{"service": "X", "account": "@sample", "section": "広報課", "owner": "広報課長"}],
         "findings": [{"question_id": "x", "title": "見本", "remediation": "見本", "deadline": "2026-05-01"}],
         "rating": "conditional", "memorandum": True,

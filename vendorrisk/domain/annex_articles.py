@@ -23,8 +23,6 @@ The parties are 甲 (the organisation) and 乙 (the contractor), as defined in t
 
 from __future__ import annotations
 
-ALL_KINDS = ("outsourcing", "cloud", "social_media")
-
 ARTICLES: tuple[dict, ...] = (
     {
         "key": "general",
@@ -385,3 +383,25 @@ ARTICLES: tuple[dict, ...] = (
         ],
     },
 )
+
+
+#: Every article key, in the library's order (what a question's ``annex_articles`` may name).
+ARTICLE_KEYS: tuple[str, ...] = tuple(a["key"] for a in ARTICLES)
+
+#: The contract facts the annex prints from the contractor's answers. A question supplies one by
+#: declaring ``annex_field: <key>`` (questionnaires/*.yaml); the annex snapshot is built from those
+#: declarations only. ``kinds`` / ``when`` say when the fact is composed into the document, with
+#: the same meaning as for an article (omitted kinds → every engagement).
+ANNEX_FIELDS: dict[str, dict] = {
+    "responsible_manager": {"label": "業務責任者（別表）"},
+    "security_officer": {"label": "情報セキュリティ責任者（別表）"},
+    "work_site": {"label": "作業場所（別表）"},
+    "data_storage_site": {"label": "データ保管場所（別表）"},
+    "subcontracting": {"label": "再委託の有無"},
+    "subcontractors": {"label": "再委託先（別表）"},
+    "service_name": {"label": "外部サービスの名称", "kinds": ["cloud"]},
+    "data_location": {"label": "データの保存場所", "kinds": ["cloud"], "when": ["cloud_high"]},
+    "governing_law": {"label": "準拠法", "kinds": ["cloud"], "when": ["cloud_high"]},
+    "court": {"label": "管轄裁判所", "kinds": ["cloud"], "when": ["cloud_high"]},
+    "social_accounts": {"label": "ソーシャルメディアのアカウント（別表）", "kinds": ["social_media"]},
+}

@@ -19,25 +19,26 @@ Model (explained for reviewers in docs/scoring.md):
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from .questionnaire import (
     ANSWER_TYPES,
     NA,
     AnswerError,
+    AnswerType,
     Question,
-    _is_na,
     Questionnaire,
+    _is_na,
     is_shown,
     normalize_profile,
 )
+from .vocabulary import RISK_LABELS
 
 RATINGS = ("fail", "conditional", "pass")  # worst → best
 RATING_JA = {"pass": "適合", "conditional": "条件付適合", "fail": "不適合"}
-RISK_LEVELS = ("low", "medium", "high")
-RISK_JA = {"low": "低", "medium": "中", "high": "高"}
 SEVERITIES = ("high", "medium", "low")
 SEVERITY_JA = {"high": "高", "medium": "中", "low": "低"}
 
@@ -91,7 +92,7 @@ class ScoreResult:
             "rating": self.rating,
             "rating_ja": self.rating_ja,
             "inherent_risk": self.inherent_risk,
-            "inherent_risk_ja": RISK_JA[self.inherent_risk],
+            "inherent_risk_ja": RISK_LABELS[self.inherent_risk],
             "section_scores": dict(self.section_scores),
             "must_pass_failures": list(self.must_pass_failures),
             "findings": [f.to_json() for f in self.findings],
@@ -161,6 +162,69 @@ def _normalized(q: Question, raw: Any) -> Any:
         return NA if _is_na(raw) else None
 
 
+@dataclass
+class _Tally:
+    """Running sums over the scored questions, and what the must-pass controls did."""
+
+    num: float = 0.0
+    den: float = 0.0
+    sections: dict[str, list[float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    hard_fail: bool = False
+    capped: bool = False
+
+    def add(self, q: Question, s: float | None) -> None:
+        if s is not None and q.weight > 0:
+            self.num += q.weight * s
+            self.den += q.weight
+            acc = self.sections.setdefault(q.section_id, [0.0, 0.0])
+            acc[0] += q.weight * s
+            acc[1] += q.weight
+        if q.must_pass and s is not None and s < 1.0:
+            self.failures.append(q.id)
+            if s <= 0.0:
+                self.hard_fail = True
+            else:
+                self.capped = True
+
+    def rating(self, overall: float, limits: dict) -> str:
+        """From the thresholds, then capped by the must-pass controls."""
+        if self.hard_fail:
+            return "fail"
+        if overall >= limits["pass"]:
+            return "conditional" if self.capped else "pass"
+        return "conditional" if overall >= limits["conditional"] else "fail"
+
+
+def _finding(q: Question, atype: AnswerType, value: Any, s: float | None, risk: str,
+             as_of: _dt.date | None) -> Finding | None:
+    """The finding for a question answered weakly or not at all, or None."""
+    unanswered = not atype.is_answered(value)
+    weak = s is not None and s < 1.0 and (q.weight > 0 or q.must_pass)
+    if not weak and not (q.required and unanswered):
+        return None
+    own_words = not unanswered or weak
+    return Finding(
+        question_id=q.id,
+        question_text=q.text_ja,
+        answer_display=atype.display(q, value),
+        why=q.finding_ja if own_words else f"「{q.text_ja}」が未回答です。",
+        remediation=q.remediation_ja if own_words else "回答を入力してください。",
+        severity=_severity(q, s if s is not None else 0.0, unanswered, risk),
+        deadline_days=q.deadline_days,
+        deadline=(as_of + _dt.timedelta(days=q.deadline_days)) if as_of else None,
+        must_pass=q.must_pass,
+    )
+
+
+def _shown_questions(qns: list[Questionnaire], answers: dict, profile: dict) -> Iterable[Question]:
+    by_id = {q.id: q for qn in qns for q in qn.questions()}
+    for qn in qns:
+        for q in qn.applicable(profile):
+            if is_shown(q, answers, by_id, profile):
+                yield q
+
+
 def score(
     questionnaires: Iterable[Questionnaire],
     answers: dict[str, object],
@@ -172,78 +236,27 @@ def score(
     answers = answers or {}
     risk = inherent_risk(profile)
     limits = resolve_thresholds(thresholds)[risk]
-    by_id = {q.id: q for qn in qns for q in qn.questions()}
+    tally = _Tally()
+    findings: list[Finding] = []
+    for q in _shown_questions(qns, answers, profile):
+        atype = ANSWER_TYPES[q.type]
+        value = _normalized(q, answers.get(q.id))
+        s = atype.score(q, value)
+        tally.add(q, s)
+        finding = _finding(q, atype, value, s, risk, as_of)
+        if finding is not None:
+            findings.append(finding)
 
-    total_num = total_den = 0.0
-    section_acc: dict[str, list[float]] = {}
-    failures: list[str] = []
-    hard_fail = False
-    capped = False
-    findings: list[tuple[tuple[int, bool], int, Finding]] = []
-    order = 0
-
-    for qn in qns:
-        for q in qn.applicable(profile):
-            if not is_shown(q, answers, by_id, profile):
-                continue
-            order += 1
-            atype = ANSWER_TYPES[q.type]
-            value = _normalized(q, answers.get(q.id))
-            s = atype.score(q, value)
-            unanswered = not atype.is_answered(value)
-            if s is not None and q.weight > 0:
-                total_num += q.weight * s
-                total_den += q.weight
-                acc = section_acc.setdefault(q.section_id, [0.0, 0.0])
-                acc[0] += q.weight * s
-                acc[1] += q.weight
-            if q.must_pass and s is not None and s < 1.0:
-                failures.append(q.id)
-                if s <= 0.0:
-                    hard_fail = True
-                else:
-                    capped = True
-            weak = s is not None and s < 1.0 and (q.weight > 0 or q.must_pass)
-            if weak or (q.required and unanswered):
-                sev = _severity(q, s if s is not None else 0.0, unanswered, risk)
-                days = q.deadline_days
-                findings.append(
-                    (
-                        (SEVERITIES.index(sev), not q.must_pass),
-                        order,
-                        Finding(
-                            question_id=q.id,
-                            question_text=q.text_ja,
-                            answer_display=atype.display(q, value),
-                            why=q.finding_ja if not unanswered or weak else f"「{q.text_ja}」が未回答です。",
-                            remediation=q.remediation_ja if not unanswered or weak else "回答を入力してください。",
-                            severity=sev,
-                            deadline_days=days,
-                            deadline=(as_of + _dt.timedelta(days=days)) if as_of else None,
-                            must_pass=q.must_pass,
-                        ),
-                    )
-                )
-
-    overall = _pct(total_num, total_den)
-    if overall >= limits["pass"]:
-        rating = "pass"
-    elif overall >= limits["conditional"]:
-        rating = "conditional"
-    else:
-        rating = "fail"
-    if hard_fail:
-        rating = "fail"
-    elif capped and rating == "pass":
-        rating = "conditional"
-
-    section_scores = {sid: _pct(n, d) for sid, (n, d) in section_acc.items()}
+    overall = _pct(tally.num, tally.den)
+    rating = tally.rating(overall, limits)
+    # most severe first, must-pass before the others, then in question order (sort is stable)
+    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), not f.must_pass))
     return ScoreResult(
         score=overall,
         rating=rating,
         rating_ja=RATING_JA[rating],
         inherent_risk=risk,
-        section_scores=section_scores,
-        must_pass_failures=tuple(failures),
-        findings=tuple(f for _, _, f in sorted(findings, key=lambda t: (t[0], t[1]))),
+        section_scores={sid: _pct(n, d) for sid, (n, d) in tally.sections.items()},
+        must_pass_failures=tuple(tally.failures),
+        findings=tuple(findings),
     )

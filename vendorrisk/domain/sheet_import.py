@@ -26,8 +26,10 @@ An .xlsx may carry a sheet named ``meta`` (or ``定義情報``) with key / value
 title, title_en, description.  Otherwise they come from the keyword arguments or are guessed
 (id from the file name, kind from the obligation keys).
 
-Row errors are Japanese and name the row number and the column.  The result is validated with
-the same validator as the YAML files before it is written.
+Reading a row only converts its cells (aliases, full-width digits, ○/×, the options cell);
+every rule is the definition schema's (``questionnaire.schema``): each row is validated by the same
+``QuestionSpec`` model as a YAML question, and the whole definition by ``parse_definition``.  Row
+errors are Japanese and name the row number and the column.
 """
 
 from __future__ import annotations
@@ -41,14 +43,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from .questionnaire import (
-    DefinitionError,
     FILE_ID_RE,
     KINDS,
     OBLIGATION_KEYS,
-    OPTION_VALUE_RE,
     QUESTION_ID_RE,
+    DefinitionError,
+    QuestionSpec,
     parse_definition,
 )
 
@@ -172,7 +175,20 @@ def _bool(v: str) -> bool | None:
     return None
 
 
+def _number(cell: str, kind: type) -> Any:
+    """The cell as a number when it reads as one (full-width digits too); else the text, for the
+    schema to refuse."""
+    text = unicodedata.normalize("NFKC", cell).strip()
+    try:
+        value = kind(text)
+    except ValueError:
+        return cell
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _parse_options_cell(cell: str) -> tuple[list[dict], str | None]:
+    """``value:ラベル:score`` (or ``ラベル:score``) one per line or ``;``.  Only the cell's format is
+    checked here; codes and scores are checked by the schema."""
     parts = [p.strip() for p in re.split(r"[;\n]|；", cell) if p.strip()]
     opts = []
     for n, p in enumerate(parts, start=1):
@@ -183,16 +199,276 @@ def _parse_options_cell(cell: str) -> tuple[list[dict], str | None]:
             value, label, score = bits[0], ":".join(bits[1:-1]), bits[-1]
         else:
             return [], f"「{p}」の形式が正しくありません（「値:ラベル:点数」で、1行に1つ書いてください）"
-        if not OPTION_VALUE_RE.match(value):
-            return [], f"「{value}」は選択肢の値に使えません（半角英数字と _ . - のみ）"
         try:
             sc = float(score)
         except ValueError:
             return [], f"「{p}」の点数「{score}」が数値ではありません"
-        if not 0 <= sc <= 1:
-            return [], f"「{p}」の点数は0から1の範囲で入力してください"
         opts.append({"value": value, "label": {"ja": label, "en": ""}, "score": sc})
     return opts, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file and its header
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_rows(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
+    """The sheet's rows and its meta sheet; ValueError with a Japanese message when unreadable."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path), {}
+    if suffix not in (".xlsx", ".xlsm"):
+        raise ValueError("対応していないファイル形式です（.xlsx または .csv を指定してください）。")
+    try:
+        return _read_xlsx(path)
+    except Exception as e:  # openpyxl raises assorted errors for broken files
+        raise ValueError(f"ファイルを読み込めません（{type(e).__name__}）。") from e
+
+
+def _is_blank(row: list[Any]) -> bool:
+    return not any(_cell(c) for c in row)
+
+
+def _column_map(rows: list[list[Any]]) -> tuple[int, dict[str, int]]:
+    """(index of the header row, column key → cell index); ValueError when columns are missing."""
+    header_idx = next((i for i, r in enumerate(rows) if not _is_blank(r)), None)
+    if header_idx is None:
+        raise ValueError("見出し行がありません。")
+    colmap: dict[str, int] = {}
+    for ci, h in enumerate(rows[header_idx]):
+        key = _HEADER_LOOKUP.get(_norm_header(h))
+        if key and key not in colmap:
+            colmap[key] = ci
+    missing = [COLUMN_JA[c] for c in REQUIRED_COLUMNS if c not in colmap and c != "options"]
+    if missing:
+        raise ValueError(f"1行目（見出し）: 必要な列がありません：{'、'.join(missing)}")
+    return header_idx, colmap
+
+
+# ---------------------------------------------------------------------------------------------
+# One row → one question
+# ---------------------------------------------------------------------------------------------
+
+#: Which column a field of the question schema comes from.
+FIELD_COLUMN = {
+    "id": "id", "text": "question", "type": "type", "options": "options", "weight": "weight",
+    "must_pass": "must_pass", "required": "required", "na_allowed": "na_allowed", "derives_from": "derives_from",
+    "guideline": "guideline", "annex_articles": "annex_articles", "finding": "finding",
+    "remediation": "remediation", "deadline_days": "deadline_days", "help": "help",
+}
+_YES_NO = "「はい」か「いいえ」（○／×）で入力してください（入力値：{value}）。"
+#: The schema's refusal of a cell, in the words of the spreadsheet.
+COLUMN_MESSAGES = {
+    "id": "「{value}」はIDに使えません（半角小文字・数字・_ をピリオドで区切った形、例：ext.contract.nda）。",
+    "type": "「{value}」は種別として使えません（yesno, single, multi, text, date, number, file, person）。",
+    "weight": "0以上の数値を入力してください（入力値：{value}）。",
+    "must_pass": _YES_NO,
+    "required": _YES_NO,
+    "na_allowed": _YES_NO,
+    "derives_from": "「{value}」は根拠として使えません（" + "、".join(OBLIGATION_KEYS) + "）。",
+    "deadline_days": "0から3650までの整数（日数）を入力してください（入力値：{value}）。",
+    "options": "選択肢を2つ以上入力してください（例：yes:はい:1; no:いいえ:0）。",
+    "annex_articles": "「{value}」に特記事項の条項にないキーがあります。",
+}
+_OPTION_MESSAGES = {
+    "value": "選択肢の値「{value}」は使えません（半角英数字と _ . - のみ）。",
+    "score": "選択肢の点数は0から1の範囲で入力してください（入力値：{value}）。",
+}
+
+
+class _Row:
+    """One spreadsheet row: its cells by column key, and the errors found in it."""
+
+    def __init__(self, raw: list[Any], rowno: int, colmap: dict[str, int], source: str):
+        self.rowno, self.source = rowno, source
+        self.cells = {col: _cell(raw[ci]) if ci < len(raw) else "" for col, ci in colmap.items()}
+        self.errors: dict[str, str] = {}
+        self.other_errors: list[str] = []
+
+    def get(self, col: str) -> str:
+        return self.cells.get(col, "")
+
+    def error(self, col: str, message: str) -> None:
+        self.errors.setdefault(col, message)
+
+    def lines(self) -> list[str]:
+        cells = [f"{self.rowno}行目「{COLUMN_JA[col]}」: {msg}" for col, msg in self.errors.items()]
+        return cells + [f"{self.rowno}行目: {line}" for line in self.other_errors]
+
+
+def _type_of(row: _Row) -> str:
+    cell = unicodedata.normalize("NFKC", row.get("type")).strip().lower()
+    if cell == "group":
+        row.error("type", "繰り返し項目（group）は表計算シートからは取り込めません。YAMLで定義してください。")
+    return TYPE_ALIASES.get(cell) or row.get("type")
+
+
+def _options_of(row: _Row) -> list[dict] | None:
+    if not row.get("options"):
+        return None
+    options, message = _parse_options_cell(row.get("options"))
+    if message:
+        row.error("options", message)
+    return options
+
+
+def _flags_of(row: _Row) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    for col in ("must_pass", "required", "na_allowed"):
+        if row.get(col):
+            flag = _bool(row.get(col))
+            flags[col] = row.get(col) if flag is None else flag
+    return flags
+
+
+def _question_of(row: _Row) -> dict[str, Any]:
+    """The row as a question in the YAML format (cells converted, nothing checked yet)."""
+    derives = unicodedata.normalize("NFKC", row.get("derives_from")).strip()
+    q: dict[str, Any] = {"id": row.get("id"), "type": _type_of(row),
+                         "text": {"ja": row.get("question"), "en": row.get("question_en")}}
+    if row.get("help") or row.get("help_en"):
+        q["help"] = {"ja": row.get("help"), "en": row.get("help_en")}
+    options = _options_of(row)
+    if options is not None:
+        q["options"] = options
+    q["weight"] = _number(row.get("weight"), float) if row.get("weight") else 1
+    q.update({"required": True, "must_pass": False, "na_allowed": False, **_flags_of(row)})
+    q["derives_from"] = derives
+    q["guideline"] = row.get("guideline") or DEFAULT_GUIDELINE.get(derives, "対策基準")
+    arts = [a for a in re.split(r"[,、\s]+", unicodedata.normalize("NFKC", row.get("annex_articles"))) if a]
+    if arts:
+        q["annex_articles"] = arts
+    for col in ("finding", "remediation"):
+        if row.get(col):
+            q[col] = {"ja": row.get(col)}
+    q["deadline_days"] = _number(row.get("deadline_days"), int) if row.get("deadline_days") else 30
+    return q
+
+
+def _column_message(row: _Row, err: Any) -> tuple[str, str] | None:
+    """(column, message) for a schema error on a cell, or None for a rule across cells."""
+    loc = list(err["loc"])
+    ctx_field = (err.get("ctx") or {}).get("field", "") if err["type"] == "definition_rule" else ""
+    col = FIELD_COLUMN.get(str(loc[0]) if loc else ctx_field.split(".")[0])
+    if col is None or (ctx_field and col != "options"):
+        return None
+    value = row.get(col)
+    if not value and col in ("id", "question"):
+        return col, f"{COLUMN_JA[col]}が空です。"
+    if col == "options" and len(loc) >= 3 and loc[2] in _OPTION_MESSAGES:
+        return col, _OPTION_MESSAGES[str(loc[2])].format(value=err.get("input", ""))
+    if col == "options" and value and "options は使えません" in err["msg"]:
+        return col, f"種別「{row.get('type')}」では選択肢は入力できません。"
+    if col in COLUMN_MESSAGES:
+        return col, COLUMN_MESSAGES[col].format(value=value)
+    return col, err["msg"]
+
+
+def _validate_row(row: _Row, q: dict[str, Any]) -> None:
+    """Check the question with the definition schema; errors go to the row's columns."""
+    try:
+        QuestionSpec.model_validate(q)
+    except ValidationError as e:
+        for err in e.errors():
+            found = _column_message(row, err)
+            if found is None:
+                field = (err.get("ctx") or {}).get("field", "")
+                row.other_errors.append(f"{row.source}: {q['id']}: {field}: {err['msg']}")
+            elif found[0] not in row.errors:
+                row.error(*found)
+    if not row.get("options") and q["type"] in ("single", "multi"):
+        row.error("options", COLUMN_MESSAGES["options"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole sheet
+# ---------------------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """The questions read so far, grouped into sections, with the rows that gave them."""
+
+    def __init__(self) -> None:
+        self.sections: dict[str, dict] = {}
+        self.row_of: dict[str, int] = {}
+        self.kinds_seen: list[str] = []
+        self.errors: list[str] = []
+
+    def duplicate(self, row: _Row) -> None:
+        qid = row.get("id")
+        if qid in self.row_of:
+            row.error("id", f"「{qid}」は{self.row_of[qid]}行目と重複しています。")
+
+    def _section_for(self, row: _Row, qid: str) -> dict:
+        cell = row.get("section") or "一般"
+        if QUESTION_ID_RE.match(cell):
+            sid, title = cell, row.get("section_title") or cell
+        else:
+            title = cell
+            sid = next((s["id"] for s in self.sections.values() if s["title"]["ja"] == title), "")
+            sid = sid or f"{qid.split('.')[0]}.s{len(self.sections) + 1}"
+        return self.sections.setdefault(sid, {"id": sid, "title": {"ja": title, "en": ""}, "questions": []})
+
+    def add(self, row: _Row, q: dict[str, Any]) -> None:
+        self.row_of[q["id"]] = row.rowno
+        self._section_for(row, q["id"])["questions"].append(q)
+
+    def read(self, rows: list[list[Any]], header_idx: int, colmap: dict[str, int], source: str) -> None:
+        for ri in range(header_idx + 1, len(rows)):
+            if _is_blank(rows[ri]):
+                continue
+            row = _Row(rows[ri], ri + 1, colmap, source)
+            q = _question_of(row)
+            if q["derives_from"] in OBLIGATION_KEYS:
+                self.kinds_seen.append(KIND_OF_KEY[q["derives_from"].split(".")[0]])
+            self.duplicate(row)
+            _validate_row(row, q)
+            if row.errors or row.other_errors:
+                self.errors.extend(row.lines())
+            else:
+                self.add(row, q)
+            if row.get("id") and row.get("id") not in self.row_of and "id" not in row.errors:
+                self.row_of[row.get("id")] = row.rowno
+
+
+def _definition(sheet: _Sheet, path: Path, meta: dict[str, str], given: dict[str, str | None]) -> dict:
+    kinds = sheet.kinds_seen
+    kind = given["kind"] or meta.get("kind") or (max(set(kinds), key=kinds.count) if kinds else "")
+    qid = given["id"] or meta.get("id") or re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-")
+    title = given["title_ja"] or meta.get("title") or meta.get("title_ja") or path.stem
+    return {
+        "id": qid,
+        "kind": kind,
+        "title": {"ja": title, "en": given["title_en"] or meta.get("title_en", "")},
+        "description": {"ja": given["description_ja"] or meta.get("description", ""), "en": ""},
+        "applies_when": {"kinds": [kind]} if kind in KINDS else {},
+        "sections": list(sheet.sections.values()),
+    }
+
+
+def _definition_errors(definition: dict, sheet: _Sheet, name: str) -> list[str]:
+    errors = []
+    if not sheet.row_of and not sheet.errors:
+        errors.append(f"{name}: 設問の行がありません。")
+    if definition["kind"] not in KINDS:
+        errors.append(f"{name}: 区分（kind）を決められません。{', '.join(KINDS)} のいずれかを指定してください。")
+    if not FILE_ID_RE.match(definition["id"] or ""):
+        errors.append(f"{name}: 確認票ID「{definition['id']}」が使えません（半角小文字・数字・-）。")
+    return errors
+
+
+def _whole_definition_errors(definition: dict, sheet: _Sheet, name: str) -> list[str]:
+    """The checks across questions (the same parse as a YAML file), each pointed at its row."""
+    try:
+        parse_definition(definition, name)
+    except DefinitionError as e:
+        out = []
+        for msg in e.errors:
+            m = re.match(r"^[^:]+: ([a-z0-9_.]+): ", msg)
+            row = sheet.row_of.get(m.group(1)) if m else None
+            out.append(f"{row}行目: {msg}" if row else msg)
+        return out
+    return []
 
 
 def import_sheet(
@@ -208,193 +484,19 @@ def import_sheet(
     YAML format (write it with :func:`write_definition`); ``errors`` are Japanese strings, empty
     when the definition is valid."""
     path = Path(path)
-    errors: list[str] = []
-    meta: dict[str, str] = {}
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
-            rows = _read_csv(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            rows, meta = _read_xlsx(path)
-        else:
-            return {}, [f"{path.name}: 対応していないファイル形式です（.xlsx または .csv を指定してください）。"]
+        rows, meta = _read_rows(path)
+        header_idx, colmap = _column_map(rows)
     except ValueError as e:
         return {}, [f"{path.name}: {e}"]
-    except Exception as e:  # openpyxl raises assorted errors for broken files
-        return {}, [f"{path.name}: ファイルを読み込めません（{type(e).__name__}）。"]
-
-    # header: the first non-empty row
-    header_idx = next((i for i, r in enumerate(rows) if any(_cell(c) for c in r)), None)
-    if header_idx is None:
-        return {}, [f"{path.name}: 見出し行がありません。"]
-    colmap: dict[str, int] = {}
-    for ci, h in enumerate(rows[header_idx]):
-        key = _HEADER_LOOKUP.get(_norm_header(h))
-        if key and key not in colmap:
-            colmap[key] = ci
-    missing = [COLUMN_JA[c] for c in REQUIRED_COLUMNS if c not in colmap and c != "options"]
-    if missing:
-        return {}, [f"{path.name}: 1行目（見出し）: 必要な列がありません：{'、'.join(missing)}"]
-
-    qid_default = questionnaire_id or meta.get("id") or re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-")
-    sections: dict[str, dict] = {}
-    seen_ids: dict[str, int] = {}
-    kinds_seen: list[str] = []
-    section_order = 0
-
-    for ri in range(header_idx + 1, len(rows)):
-        raw = rows[ri]
-        rowno = ri + 1
-
-        def get(col: str) -> str:
-            ci = colmap.get(col)
-            return _cell(raw[ci]) if ci is not None and ci < len(raw) else ""
-
-        if not any(_cell(c) for c in raw):
-            continue
-
-        def err(col: str, msg: str) -> None:
-            errors.append(f"{rowno}行目「{COLUMN_JA[col]}」: {msg}")
-
-        n_before = len(errors)
-        qid = get("id")
-        if not qid:
-            err("id", "IDが空です。")
-        elif not QUESTION_ID_RE.match(qid):
-            err("id", f"「{qid}」はIDに使えません（半角小文字・数字・_ をピリオドで区切った形、例：ext.contract.nda）。")
-        elif qid in seen_ids:
-            err("id", f"「{qid}」は{seen_ids[qid]}行目と重複しています。")
-        else:
-            seen_ids[qid] = rowno
-
-        text = get("question")
-        if not text:
-            err("question", "設問が空です。")
-
-        type_cell = unicodedata.normalize("NFKC", get("type")).strip().lower()
-        qtype = TYPE_ALIASES.get(type_cell)
-        if type_cell == "group":
-            err("type", "繰り返し項目（group）は表計算シートからは取り込めません。YAMLで定義してください。")
-        elif qtype is None:
-            err("type", f"「{get('type')}」は種別として使えません（yesno, single, multi, text, date, number, file, person）。")
-
-        options: list[dict] = []
-        if qtype in ("single", "multi"):
-            options, msg = _parse_options_cell(get("options"))
-            if msg:
-                err("options", msg)
-            elif len(options) < 2:
-                err("options", "選択肢を2つ以上入力してください（例：yes:はい:1; no:いいえ:0）。")
-        elif get("options"):
-            err("options", f"種別「{get('type')}」では選択肢は入力できません。")
-
-        weight: float = 1.0
-        wcell = unicodedata.normalize("NFKC", get("weight"))
-        if wcell:
-            try:
-                weight = float(wcell)
-                if weight < 0 or weight != weight:
-                    raise ValueError
-            except ValueError:
-                err("weight", f"0以上の数値を入力してください（入力値：{get('weight')}）。")
-        if weight.is_integer():
-            weight = int(weight)
-
-        flags: dict[str, bool] = {}
-        for col, default in (("must_pass", False), ("required", True), ("na_allowed", False)):
-            cell = get(col)
-            if not cell:
-                flags[col] = default
-                continue
-            b = _bool(cell)
-            if b is None:
-                err(col, f"「はい」か「いいえ」（○／×）で入力してください（入力値：{cell}）。")
-                b = default
-            flags[col] = b
-
-        derives = unicodedata.normalize("NFKC", get("derives_from")).strip()
-        if derives not in OBLIGATION_KEYS:
-            err("derives_from", f"「{get('derives_from')}」は根拠として使えません（{'、'.join(OBLIGATION_KEYS)}）。")
-        else:
-            kinds_seen.append(KIND_OF_KEY[derives.split(".")[0]])
-
-        deadline = 30
-        if get("deadline_days"):
-            try:
-                deadline = int(unicodedata.normalize("NFKC", get("deadline_days")))
-                if deadline < 0:
-                    raise ValueError
-            except ValueError:
-                err("deadline_days", f"0以上の整数（日数）を入力してください（入力値：{get('deadline_days')}）。")
-                deadline = 30
-
-        arts = [a for a in re.split(r"[,、\s]+", unicodedata.normalize("NFKC", get("annex_articles"))) if a]
-
-        if len(errors) > n_before:
-            continue
-
-        section_cell = get("section") or "一般"
-        if QUESTION_ID_RE.match(section_cell):
-            sid, stitle = section_cell, get("section_title") or section_cell
-        else:
-            stitle = section_cell
-            sid = next((s["id"] for s in sections.values() if s["title"]["ja"] == stitle), None)
-            if sid is None:
-                section_order += 1
-                prefix = qid.split(".")[0]
-                sid = f"{prefix}.s{section_order}"
-        sec = sections.setdefault(sid, {"id": sid, "title": {"ja": stitle, "en": ""}, "questions": []})
-
-        q: dict[str, Any] = {
-            "id": qid,
-            "type": qtype,
-            "text": {"ja": text, "en": get("question_en")},
-        }
-        if get("help") or get("help_en"):
-            q["help"] = {"ja": get("help"), "en": get("help_en")}
-        if options:
-            q["options"] = options
-        q["weight"] = weight
-        q["required"] = flags["required"]
-        q["must_pass"] = flags["must_pass"]
-        q["na_allowed"] = flags["na_allowed"]
-        q["derives_from"] = derives
-        q["guideline"] = get("guideline") or DEFAULT_GUIDELINE[derives]
-        if arts:
-            q["annex_articles"] = arts
-        if get("finding"):
-            q["finding"] = {"ja": get("finding")}
-        if get("remediation"):
-            q["remediation"] = {"ja": get("remediation")}
-        q["deadline_days"] = deadline
-        sec["questions"].append(q)
-
-    if not seen_ids and not errors:
-        errors.append(f"{path.name}: 設問の行がありません。")
-
-    kind_value = kind or meta.get("kind") or (max(set(kinds_seen), key=kinds_seen.count) if kinds_seen else "")
-    if kind_value not in KINDS:
-        errors.append(f"{path.name}: 区分（kind）を決められません。outsourcing, cloud, social_media のいずれかを指定してください。")
-    if not FILE_ID_RE.match(qid_default or ""):
-        errors.append(f"{path.name}: 確認票ID「{qid_default}」が使えません（半角小文字・数字・-）。")
-
-    definition: dict[str, Any] = {
-        "id": qid_default,
-        "kind": kind_value,
-        "title": {"ja": title_ja or meta.get("title") or meta.get("title_ja") or path.stem, "en": title_en or meta.get("title_en", "")},
-        "description": {"ja": description_ja or meta.get("description", ""), "en": ""},
-        "applies_when": {"kinds": [kind_value]} if kind_value in KINDS else {},
-        "sections": list(sections.values()),
-    }
-
+    sheet = _Sheet()
+    sheet.read(rows, header_idx, colmap, path.name)
+    given = {"id": questionnaire_id, "kind": kind, "title_ja": title_ja, "title_en": title_en,
+             "description_ja": description_ja}
+    definition = _definition(sheet, path, meta, given)
+    errors = sheet.errors + _definition_errors(definition, sheet, path.name)
     if not errors:
-        try:
-            parse_definition(definition, path.name)
-        except DefinitionError as e:
-            for msg in e.errors:
-                m = re.match(r"^[^:]+: ([a-z0-9_.]+): ", msg)
-                row = seen_ids.get(m.group(1)) if m else None
-                errors.append(f"{row}行目: {msg}" if row else msg)
+        errors = _whole_definition_errors(definition, sheet, path.name)
     return definition, errors
 
 

@@ -22,6 +22,12 @@ KIND_LABELS: dict[str, str] = {
     "cloud": "外部サービス（クラウドサービス）",
     "social_media": "ソーシャルメディアサービス",
 }
+#: How the contract annex names each kind (区分, cited clause): the kind label plus what is done.
+ANNEX_KIND_PHRASES: dict[str, str] = {
+    "outsourcing": KIND_LABELS["outsourcing"],
+    "cloud": f"{KIND_LABELS['cloud']}の利用",
+    "social_media": f"{KIND_LABELS['social_media']}の運用",
+}
 
 # --- staff roles ------------------------------------------------------------------------------
 ROLES: tuple[str, ...] = ("admin", "procurement", "reviewer", "legal")

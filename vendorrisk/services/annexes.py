@@ -10,17 +10,16 @@ import datetime as dt
 import hashlib
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from ..domain import annex as annex_domain
+from ..domain import questionnaire as qdef
+from ..domain.vocabulary import JST, PERSON_FIELDS, canonical_sha256
 from ..extensions import db
-from ..models import Annex, Engagement, Invitation, StateError, User
+from ..models import Annex, Assessment, Engagement, Invitation, Organisation, StateError, User
 from . import audit
-from .workflow import canonical_sha256, invitation_questionnaires, latest_assessment
-
-JST = ZoneInfo("Asia/Tokyo")
+from .workflow import current_definitions, invitation_questionnaires, latest_assessment
 
 _renderer: Any = None
 
@@ -42,27 +41,10 @@ def unprintable_characters(text: str) -> list[str]:
     return unsupported_characters(text)
 
 
-def _by_suffix(answers: dict[str, Any], suffix: str) -> Any:
-    for qid in sorted(answers):
-        if qid.endswith(suffix) and answers[qid] not in (None, "", [], {}):
-            return answers[qid]
-    return None
-
-
-def _first(answers: dict[str, Any], *suffixes: str) -> Any:
-    """The first non-empty answer whose question id ends with one of the suffixes."""
-    for suffix in suffixes:
-        value = _by_suffix(answers, suffix)
-        if value is not None:
-            return value
-    return None
-
-
-def _person(answers: dict[str, Any], suffix: str, role: str, role_title: str) -> dict[str, Any] | None:
-    value = _by_suffix(answers, suffix)
-    if not isinstance(value, dict) or not value.get("name"):
-        return None
-    return {"role": role, "role_title": role_title, **{k: value.get(k, "") for k in ("name", "title", "department", "email", "phone")}}
+_PERSON_KEYS = tuple(key for key, _ja, _en, _required in PERSON_FIELDS)
+#: The contractor's people the annex names (別表「責任者等一覧」), in order: (annex field, role title).
+_CONTRACTOR_ROLES = (("responsible_manager", "業務責任者"), ("security_officer", "情報セキュリティ責任者"))
+_NOT_AN_AGREEMENT = ("no", "partial", "na")
 
 
 def _submitted_invitation(engagement: Engagement) -> Invitation:
@@ -72,96 +54,155 @@ def _submitted_invitation(engagement: Engagement) -> Invitation:
     raise StateError("提出済みの回答がないため、特記事項を作成できません。")
 
 
-def build_snapshot(engagement: Engagement, *, issued_on: dt.date | None = None, memorandum: bool = False) -> dict[str, Any]:
-    """Everything the annex shows, as plain JSON-able data (version fields filled in by issue_annex)."""
+def _approved_assessment(engagement: Engagement) -> Assessment:
     if engagement.state != "approved":
         raise StateError("承認済みの案件だけ特記事項を作成できます。")
     assessment = latest_assessment(engagement)
     if assessment is None or assessment.decision != "approved":
         raise StateError("承認済みの審査結果がありません。")
+    return assessment
+
+
+def _declaring_definitions(invitation: Invitation) -> list[qdef.Questionnaire]:
+    """The definitions the invitation was sent with. One frozen before questions declared their
+    annex fields declares none: the current file of the same id gives the declarations."""
+    sent = invitation_questionnaires(invitation)
+    if all(qdef.declarations([q]) for q in sent):
+        return sent
+    try:
+        current = current_definitions()
+    except qdef.DefinitionError:
+        return sent
+    return [q if qdef.declarations([q]) else current.get(q.id, q) for q in sent]
+
+
+def _contractor_people(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    people = []
+    for role, role_title in _CONTRACTOR_ROLES:
+        value = facts.get(role)
+        if isinstance(value, dict) and value.get("name"):
+            people.append({"role": role, "role_title": role_title, **{k: value.get(k, "") for k in _PERSON_KEYS}})
+    return people
+
+
+def _agreed_or_stated(value: Any, agreed: str) -> str:
+    """A yes/no "agree to Japanese law / courts" answer counts as that agreement; text is taken as written."""
+    if value == "yes":
+        return agreed
+    return value if isinstance(value, str) and value not in _NOT_AN_AGREEMENT else ""
+
+
+def _cloud(engagement: Engagement, facts: dict[str, Any]) -> dict[str, Any] | None:
+    if "cloud" not in engagement.kinds:
+        return None
+    return {
+        "high": engagement.confidentiality >= 2,
+        "service_name": facts.get("service_name") or "",
+        "data_location": facts.get("data_location") or "",
+        "governing_law": _agreed_or_stated(facts.get("governing_law"), "日本法"),
+        "court": _agreed_or_stated(
+            facts.get("court"), f"{engagement.organisation.name}の事務所の所在地を管轄する地方裁判所"
+        ),
+    }
+
+
+def _subcontracting(facts: dict[str, Any]) -> dict[str, Any]:
+    flag = facts.get("subcontracting")
+    declared = flag == "yes" or flag is True
+    rows = (facts.get("subcontractors") or []) if declared else []
+    return {
+        "declared": declared,
+        "subcontractors": [
+            {"name": s.get("name", ""), "address": s.get("address", ""), "scope": s.get("scope", "")}
+            for s in rows if isinstance(s, dict)
+        ],
+    }
+
+
+def _social_accounts(engagement: Engagement, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    if "social_media" not in engagement.kinds:
+        return []
+    return [
+        {k: a.get(k, "") for k in ("service", "account", "section", "owner")}
+        for a in facts.get("social_accounts") or [] if isinstance(a, dict)
+    ]
+
+
+def _findings(assessment: Assessment, org: Organisation) -> list[dict[str, Any]]:
+    if assessment.rating != "conditional":
+        return []
+    return [
+        {
+            "question_id": f.get("question_id", ""),
+            "title": org.localize(f.get("question_text", "")),
+            "remediation": org.localize(f.get("remediation", "")),
+            "deadline": f.get("deadline") or "",
+        }
+        for f in assessment.result.get("findings", [])
+    ]
+
+
+def _organisation(org: Organisation) -> dict[str, Any]:
+    return {
+        "name": org.name,
+        "slug": org.slug,
+        "policy_title": org.policy_title,
+        "head_title": org.head_title or org.name,
+        "clause": {"number": org.clause_number, "title": org.clause_title, "paragraphs": dict(org.clause_paragraphs)},
+        "articles_override": (org.settings or {}).get("articles_override") or {},
+    }
+
+
+def _engagement(engagement: Engagement) -> dict[str, Any]:
+    return {
+        "reference": engagement.reference,
+        "title": engagement.title,
+        "kinds": list(engagement.kinds),
+        "confidentiality": engagement.confidentiality,
+        "personal_data": engagement.personal_data,
+        "my_number": engagement.my_number,
+        "period_start": engagement.period_start.isoformat() if engagement.period_start else None,
+        "period_end": engagement.period_end.isoformat() if engagement.period_end else None,
+    }
+
+
+def build_snapshot(
+    engagement: Engagement, *, issued_on: dt.date | None = None, memorandum: bool = False
+) -> dict[str, Any]:
+    """Everything the annex shows, as plain JSON-able data (version fields filled in by issue_annex).
+
+    Facts from the contractor's answers come only from the questions that declare them
+    (``annex_field`` in questionnaires/*.yaml)."""
+    assessment = _approved_assessment(engagement)
     invitation = _submitted_invitation(engagement)
     response = invitation.response
     assert response is not None
     answers = response.answer_map()
-    org = engagement.organisation
+    facts = qdef.annex_answers(_declaring_definitions(invitation), answers)
     vendor = engagement.vendor
-    people = [
-        p for p in (
-            _person(answers, "responsible_manager", "responsible_manager", "業務責任者"),
-            _person(answers, "security_officer", "security_officer", "情報セキュリティ責任者"),
-        ) if p
-    ]
-    subcontract_flag = _first(answers, "subcontracting", "sub.any", "sub_any")
-    subcontractors = _first(answers, "subcontractors", "sub.list", "sub_list") or []
-    accounts = _first(answers, "accounts", "accounts.list") or []
-    cloud = None
-    if "cloud" in engagement.kinds:
-        law = _first(answers, "governing_law")
-        court = _first(answers, "court")
-        cloud = {
-            "high": engagement.confidentiality >= 2,
-            "service_name": _first(answers, "service_name", "service.name") or "",
-            "data_location": _first(answers, "data_location", "location.data_site") or "",
-            # A yes/no "agree to Japanese law / courts" question counts as that agreement.
-            "governing_law": "日本法" if law == "yes" else (law if isinstance(law, str) and law not in ("no", "partial", "na") else ""),
-            "court": f"{org.name}の事務所の所在地を管轄する地方裁判所" if court == "yes" else (court if isinstance(court, str) and court not in ("no", "partial", "na") else ""),
-        }
-    findings = []
-    if assessment.rating == "conditional":
-        for f in assessment.result.get("findings", []):
-            findings.append({
-                "question_id": f.get("question_id", ""),
-                "title": org.localize(f.get("question_text", "")),
-                "remediation": org.localize(f.get("remediation", "")),
-                "deadline": f.get("deadline") or "",
-            })
     return {
         "issued_on": (issued_on or dt.datetime.now(JST).date()).isoformat(),
         "answers_sha256": response.answers_sha256 or canonical_sha256(answers),
-        "organisation": {
-            "name": org.name,
-            "slug": org.slug,
-            "policy_title": org.policy_title,
-            "head_title": org.head_title or org.name,
-            "clause": {"number": org.clause_number, "title": org.clause_title, "paragraphs": dict(org.clause_paragraphs)},
-            "articles_override": (org.settings or {}).get("articles_override") or {},
-        },
+        "organisation": _organisation(engagement.organisation),
         "vendor": {
             "name": vendor.name,
             "corporate_number": vendor.corporate_number or "",
             "address": vendor.address,
             "representative": vendor.representative,
         },
-        "engagement": {
-            "reference": engagement.reference,
-            "title": engagement.title,
-            "kinds": list(engagement.kinds),
-            "confidentiality": engagement.confidentiality,
-            "personal_data": engagement.personal_data,
-            "my_number": engagement.my_number,
-            "period_start": engagement.period_start.isoformat() if engagement.period_start else None,
-            "period_end": engagement.period_end.isoformat() if engagement.period_end else None,
-        },
+        "engagement": _engagement(engagement),
         "municipal_officers": [
             {"role": o.role, "role_title": o.role_title, "name": o.name, "department": o.department}
             for o in engagement.officers
         ],
-        "contractor_people": people,
-        "work_site": _first(answers, "work_site") or "",
-        "data_storage_site": _first(answers, "data_storage_site", "data_site", "data_location") or "",
-        "subcontracting": {
-            "declared": subcontract_flag == "yes" or (subcontract_flag is True),
-            "subcontractors": [
-                {"name": s.get("name", ""), "address": s.get("address", ""), "scope": s.get("scope", "")}
-                for s in subcontractors if isinstance(s, dict)
-            ] if subcontract_flag in ("yes", True) else [],
-        },
-        "cloud": cloud,
-        "social_accounts": [
-            {k: a.get(k, "") for k in ("service", "account", "section", "owner")}
-            for a in accounts if isinstance(a, dict)
-        ] if "social_media" in engagement.kinds else [],
-        "findings": findings,
+        "contractor_people": _contractor_people(facts),
+        "work_site": facts.get("work_site") or "",
+        # The data storage site; a cloud service's data location when no question states one.
+        "data_storage_site": facts.get("data_storage_site") or facts.get("data_location") or "",
+        "subcontracting": _subcontracting(facts),
+        "cloud": _cloud(engagement, facts),
+        "social_accounts": _social_accounts(engagement, facts),
+        "findings": _findings(assessment, engagement.organisation),
         "rating": assessment.rating,
         "questionnaires": [f"{q.id}@{q.version}" for q in invitation_questionnaires(invitation)],
         "memorandum": memorandum,
