@@ -13,6 +13,8 @@ thread-safe). We use **gthread** workers:
 - **workers = the number of CPU cores** (2 here, at most 8): that many renders run in parallel, and
   each worker keeps its own warmed renderer (fonts loaded: ~100 MB), so more workers cost memory
   without adding CPU; **threads = 4** per worker cover database waits and slow clients.
+  (VENDORRISK_WORKER_CLASS=sync is possible behind a buffering proxy; gunicorn uses gthread anyway
+  while threads > 1, so set VENDORRISK_THREADS=1 with it.)
 
 Environment (the VENDORRISK_* ones are also read by the app):
   VENDORRISK_WORKERS, VENDORRISK_THREADS, VENDORRISK_WORKER_CLASS, VENDORRISK_TIMEOUT,
