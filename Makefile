@@ -10,7 +10,7 @@ PORT ?= 5000
 # poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system-deps venv instance run demo serve test test-sqlite bench check-pdf clean
+.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite bench check-pdf clean
 
 setup: system-deps venv instance
 
@@ -43,14 +43,30 @@ $(VENV)/.installed: pyproject.toml
 instance: venv
 	@$(PY) -m vendorrisk.instance_setup
 
+# The demo's invitation links use the address `serve` listens on (unless VENDORRISK_BASE_URL is set).
 demo: setup
-	@$(VENV)/bin/vendorrisk demo
+	@VENDORRISK_SERVED_URL=http://$(HOST):$(PORT) $(VENV)/bin/vendorrisk demo
 
-serve:
+# gunicorn, never a development server: gthread workers (one per CPU core, 4 threads each, one annex
+# render at a time per process), so an idle connection never stalls anyone else. Why, and every
+# setting (VENDORRISK_WORKERS, VENDORRISK_THREADS, GUNICORN_CMD_ARGS …): vendorrisk/gunicorn_conf.py.
+GUNICORN := $(VENV)/bin/gunicorn --config vendorrisk/gunicorn_conf.py --bind $(HOST):$(PORT)
+
+serve: setup
 	@echo "== serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
-	@$(VENV)/bin/vendorrisk run --host $(HOST) --port $(PORT) --no-reload --without-threads
+	@exec $(GUNICORN) 'vendorrisk:create_app()'
 
 run: demo serve
+
+# Behind a reverse proxy that terminates HTTPS (nginx, Apache …) on this machine: trust one proxy
+# hop (VENDORRISK_PROXY_FIX), always-Secure session cookie; HSTS and the __Host- cookie come with
+# X-Forwarded-Proto: https. Set VENDORRISK_BASE_URL to the public address.
+# Example: make serve-prod VENDORRISK_BASE_URL=https://vendorrisk.example.lg.jp PORT=8000
+serve-prod: setup
+	@test -n "$$VENDORRISK_BASE_URL" || echo "!! VENDORRISK_BASE_URL is not set: links in e-mails will point at http://$(HOST):$(PORT)"
+	@echo "== serving on http://$(HOST):$(PORT)/ for the reverse proxy  (Ctrl+C to stop)"
+	@VENDORRISK_PROXY_FIX=$${VENDORRISK_PROXY_FIX:-1} VENDORRISK_SESSION_COOKIE_SECURE=$${VENDORRISK_SESSION_COOKIE_SECURE:-true} \
+	  exec $(GUNICORN) 'vendorrisk:create_app()'
 
 test: setup
 	$(VENV)/bin/pytest

@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     login_manager.login_message_category = "info"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+    from . import serving
+
+    serving.init_app(app)  # ProxyFix (PROXY_FIX), the HTTPS-aware session cookie
 
     _register_template_helpers(app)
     _register_blueprints(app)
@@ -88,11 +91,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, legal, portal, staff
+    from .web import admin, auth, errors, health, legal, portal, staff
     from .web.answer_forms import check_answer_registry
 
     check_answer_registry()
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(portal.bp)
@@ -101,21 +105,27 @@ def _register_blueprints(app: Flask) -> None:
     errors.register(app)
 
 
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        if request.is_secure:  # directly, or through a trusted proxy (PROXY_FIX)
+            response.headers["Strict-Transport-Security"] = f"max-age={int(app.config['HSTS_SECONDS'])}"
+        if request.endpoint != "static":
+            # Staff pages hold answers and personal data, token pages the token: never in a cache.
+            response.headers["Cache-Control"] = "no-store"
         if request.blueprint == "portal":
             # Token links must not leak through Referer nor be indexed.
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["X-Robots-Tag"] = "noindex, nofollow"
-            response.headers["Cache-Control"] = "no-store"
         else:
             response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

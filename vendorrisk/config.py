@@ -19,7 +19,16 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "vendorrisk@localhost",
     "MAIL_TIMEOUT": 10,
-    "BASE_URL": "http://127.0.0.1:5000",
+    # The start of invitation links. None → the address this server is served on (SERVED_URL, set by
+    # vendorrisk/gunicorn_conf.py), else http://127.0.0.1:5000. Set it behind a reverse proxy.
+    "BASE_URL": None,
+    "SERVED_URL": None,  # set by the gunicorn config from the socket it listens on; not for users
+    "REDIS_URL": None,  # checked by /healthz when set (so is a redis:// RATELIMIT_STORAGE_URI)
+    # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host/-Port
+    # (werkzeug ProxyFix). 0 = none: the headers are ignored.
+    "PROXY_FIX": 0,
+    "HSTS_SECONDS": 365 * 24 * 3600,  # Strict-Transport-Security on responses served over HTTPS
+    "RENDER_TIMEOUT": 60,  # seconds one annex render may take in a gunicorn worker before it is restarted
     "INVITATION_DAYS": 30,
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -28,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_RATE_LIMIT": "60 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # False: the cookie is still Secure (and named __Host-session) on every request served over HTTPS;
+    # True (make serve-prod): always Secure.
+    "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "TESTING": False,

@@ -155,12 +155,18 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id kept in the session cookie; raised at logout and password change so every
+    # cookie issued before no longer logs anyone in (the cookie is client-side: this is the revocation).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie holds ("id:epoch")
+        return f"{self.id}:{self.session_epoch or 0}"
 
     @property
     def role_label(self) -> str:

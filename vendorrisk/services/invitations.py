@@ -31,7 +31,9 @@ class SentInvitation:
 
 
 def portal_link(token: str) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/r/{token}"
+    from ..serving import public_base_url  # BASE_URL, else the address served on
+
+    return f"{public_base_url()}/r/{token}"
 
 
 def _definitions_for(engagement: Engagement) -> list[qdef.Questionnaire]:

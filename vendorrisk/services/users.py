@@ -52,3 +52,27 @@ def create_user(org: Organisation, *, email: str, name: str, role: str, password
 
 def record_login(user: User) -> None:
     audit.record("user.login", "user", user.id, organisation_id=user.organisation_id, actor=user)
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to `user` so far stops working (logout, password change)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def record_logout(user: User) -> None:
+    end_sessions(user)
+    audit.record("user.logout", "user", user.id, organisation_id=user.organisation_id, actor=user)
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    """Set a new password when `current` is right; every other session of the user ends."""
+    from werkzeug.security import check_password_hash
+
+    if not check_password_hash(user.password_hash, current):
+        return False
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise UserRefused(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+    user.password_hash = hash_password(new)
+    end_sessions(user)  # other browsers and any stolen cookie are logged out
+    audit.record("user.password_changed", "user", user.id, organisation_id=user.organisation_id, actor=user)
+    return True
