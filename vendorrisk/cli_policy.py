@@ -8,7 +8,14 @@ from __future__ import annotations
 import json
 import sys
 
-from vendorrisk.domain.policy import OBLIGATION_KEYS, OBLIGATION_LABELS, ParsedPolicy, PolicyParseError, parse_policy_file
+from vendorrisk.domain.policy import (
+    OBLIGATION_KEYS,
+    OBLIGATION_LABELS,
+    ParsedPolicy,
+    PolicyParseError,
+    parse_policy_file,
+)
+
 
 def _summary(policy: ParsedPolicy) -> str:
     clause = policy.clause
