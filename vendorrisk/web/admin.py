@@ -9,17 +9,13 @@ from sqlalchemy.orm.attributes import flag_modified
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain.policy import PolicyParseError
 from ..extensions import db
-from ..models import Officer, Organisation, User
+from ..models import Officer, User
 from ..services import audit
-from ..services.organisations import import_policy_bytes
 from .auth import hash_password, roles_required
 from .forms import ThresholdsForm, ArticleOverrideForm, EmptyForm, OfficerForm, PolicyUploadForm, UserForm, paragraphs_from_text, paragraphs_to_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-MAX_POLICY_BYTES = 5 * 1024 * 1024
 
 
 def _thresholds_form() -> ThresholdsForm:
@@ -53,31 +49,10 @@ def organisation() -> Any:
 @bp.route("/policy", methods=["POST"])
 @roles_required("admin")
 def upload_policy() -> Any:
-    form = PolicyUploadForm()
-    org = current_user.organisation
-    if form.validate_on_submit():
-        upload = form.policy_file.data
-        data = upload.read(MAX_POLICY_BYTES + 1)
-        if len(data) > MAX_POLICY_BYTES:
-            form.policy_file.errors = ["ファイルが大きすぎます。5MB以下のファイルを選んでください。"]
-        else:
-            slug = form.slug.data or org.slug
-            if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
-                form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
-            else:
-                try:
-                    target, created = import_policy_bytes(data, upload.filename or "policy.txt", slug=slug)
-                except PolicyParseError as exc:
-                    db.session.rollback()
-                    form.policy_file.errors = [str(exc)]
-                else:
-                    db.session.commit()
-                    if created:
-                        flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")
-                    else:
-                        flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
-                    return redirect(url_for("admin.organisation"))
-    return _organisation_page(400, policy_form=form)
+    """The upload step of the confirm-before-use flow (vendorrisk.web.policy_admin)."""
+    from .policy_admin import receive_upload
+
+    return receive_upload(PolicyUploadForm(), _organisation_page)
 
 
 @bp.route("/officers", methods=["POST"])

@@ -176,7 +176,7 @@ class EmptyForm(FlaskForm):
 class PolicyUploadForm(FlaskForm):
     policy_file = FileField(
         "情報セキュリティ基本方針のファイル",
-        description="テキスト（.txt / .md、UTF-8またはShift_JIS）またはテキストを含むPDF。",
+        description="テキスト（.txt / .md、UTF-8またはShift_JIS）、テキストを含むPDF、例規集のページを保存したHTML、Word（.docx）。取り込む前に読み取り結果を確認できます。",
     )
     slug = StringField(
         "団体の識別子（英字）", filters=[nfkc_strip],

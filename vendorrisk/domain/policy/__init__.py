@@ -69,6 +69,7 @@ __all__ = [
     "parse_policy_source",
     "parse_policy_text",
     "policy_bytes_to_text",
+    "read_policy_bytes",
     "read_policy_file",
     "read_policy_source",
 ]
@@ -172,6 +173,11 @@ def read_policy_source(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> 
 def read_policy_file(path: str | Path) -> str:
     """Read a policy file as text (text, PDF, HTML or DOCX; decided by the content)."""
     return read_policy_source(path).text
+
+
+def read_policy_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> SourceText:
+    """Read an uploaded file (bounded); the format is decided by its content."""
+    return read_bytes(data, filename, limits=limits)
 
 
 def policy_bytes_to_text(data: bytes, filename: str) -> str:

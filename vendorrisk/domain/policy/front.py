@@ -220,3 +220,9 @@ def _bodies(blocks: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
+
+
+def enactment_date(text: str) -> dt.date | None:
+    """The date in an enactment line as an admin typed it (「令和8年4月1日 一部改定」), or None."""
+    m = _DATE.search(text or "")
+    return _to_date(m) if m else None
