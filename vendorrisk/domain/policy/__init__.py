@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .clause import ClauseReading, parse_clause, title_score
 from .front import _bodies, _enactment, _title_and_org, header_lines, reflow
-from .lines import Lines
+from .lines import Lines, squash
 from .model import (
     ACCEPTED_FORMATS_TEXT,
     ACCEPTED_TITLE_VARIANTS,
@@ -90,6 +90,7 @@ def _review(
     """Warnings for the admin, and a confidence figure (1.0 = nothing to check)."""
     clause = reading.clause
     score = title_score(clause.title)
+    current_wording = squash(clause.title) == squash(CLAUSE_TITLE)
     warnings: list[str] = []
     penalty = 0.0
     checks: list[tuple[bool, str, float]] = [
@@ -98,10 +99,10 @@ def _review(
             "外部サービス（クラウドサービス）の段落が見つかりません。",
             0.25,
         ),
-        (score >= 3 and clause.social_media is None, "ソーシャルメディアサービスの段落が見つかりません。", 0.2),
+        (current_wording and clause.social_media is None, "ソーシャルメディアサービスの段落が見つかりません。", 0.2),
         (score == 2 and clause.external_services is None, "外部サービスの段落が見つかりません。", 0.25),
         (clause.outsourcing is None and score != 2, "業務委託の段落が見つかりません。", 0.3),
-        (score < 3, f"条項の表題が現行の「{CLAUSE_TITLE}」ではなく旧表記「{clause.title}」です。", 0.05),
+        (not current_wording, f"条項の表題が現行の「{CLAUSE_TITLE}」ではなく旧表記「{clause.title}」です。", 0.05),
         (clause.layout == "inline", "表題と本文が同じ行にある書式でした。段落の区切りを確かめてください。", 0.1),
         (clause.layout == "article", "例規（条・項・号）の書式でした。条項の番号と段落を確かめてください。", 0.05),
         (bool(reading.leftover), "条項の中に、どの段落にも当てはまらない文があります（取り込まれません）。", 0.15),

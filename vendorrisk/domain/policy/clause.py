@@ -285,19 +285,21 @@ def _item_digits(number: str) -> str:
 
 
 def _parent(doc: Lines, cand: Candidate) -> Heading | None:
-    """The nearest heading above the clause's list (6 for (8), 第6条 for its 第8号)."""
+    """The nearest heading above the clause's list (6 for (8), 第6条 for its 第8号).
+
+    A parent's numbering style appears in the document before the clause's own style does;
+    headings of styles first seen later are sub-items of a sibling and are skipped."""
     head = cand.heading
-    seen_first = head.value == 1
+    first_seen: dict[str, int] = {}
+    for i, h in enumerate(doc.headings[: cand.line + 1]):
+        if h is not None and h.number:
+            first_seen.setdefault(h.style, i)
+    own_rank = first_seen.get(head.style, cand.line)
     for i in range(cand.line - 1, -1, -1):
         h = doc.headings[i]
-        if h is None or not h.number:
+        if h is None or not h.number or h.style == head.style:
             continue
-        if h.style == head.style:
-            seen_first = seen_first or h.value == 1
-            continue
-        if h.style == "chapter":
-            return h
-        if seen_first or head.value is None:
+        if first_seen[h.style] < own_rank:
             return h
     return None
 

@@ -455,7 +455,12 @@ def read_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
     elif kind == "html":
         text = html_text(data, deadline)
     else:
-        text = decode_text(data)
+        try:
+            text = decode_text(data)
+        except PolicyParseError:
+            if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise unsupported(filename, "文字のファイルではありません。") from None
+            raise
         if _looks_binary(text):
             raise unsupported(filename, "文字のファイルではありません。")
     # Control characters (NUL ...) never belong in a policy and databases refuse some of them.
