@@ -3,9 +3,9 @@
 Revision ID: 0003_policy_editions
 Revises: 0001
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0003_policy_editions"
 down_revision = "0001"
@@ -41,33 +41,45 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "state IN ('draft','current','superseded','discarded')", name=op.f("ck_policy_editions_state")
         ),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"],
-                                name=op.f("fk_policy_editions_organisation_id_organisations")),
-        sa.ForeignKeyConstraint(["owner_organisation_id"], ["organisations.id"],
-                                name=op.f("fk_policy_editions_owner_organisation_id_organisations")),
-        sa.ForeignKeyConstraint(["corrected_by_id"], ["users.id"], name=op.f("fk_policy_editions_corrected_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisations.id"], name=op.f("fk_policy_editions_organisation_id_organisations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_policy_editions_owner_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["corrected_by_id"], ["users.id"], name=op.f("fk_policy_editions_corrected_by_id_users")
+        ),
         sa.ForeignKeyConstraint(["uploaded_by_id"], ["users.id"], name=op.f("fk_policy_editions_uploaded_by_id_users")),
         sa.ForeignKeyConstraint(["accepted_by_id"], ["users.id"], name=op.f("fk_policy_editions_accepted_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_editions")),
     )
     with op.batch_alter_table("policy_editions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_policy_editions_organisation_id"), ["organisation_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_policy_editions_owner_organisation_id"), ["owner_organisation_id"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_policy_editions_owner_organisation_id"), ["owner_organisation_id"], unique=False
+        )
 
     op.create_table(
         "invitation_policy_editions",
         sa.Column("invitation_id", sa.Integer(), nullable=False),
         sa.Column("policy_edition_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["invitation_id"], ["invitations.id"],
-                                name=op.f("fk_invitation_policy_editions_invitation_id_invitations")),
-        sa.ForeignKeyConstraint(["policy_edition_id"], ["policy_editions.id"],
-                                name=op.f("fk_invitation_policy_editions_policy_edition_id_policy_editions")),
+        sa.ForeignKeyConstraint(
+            ["invitation_id"], ["invitations.id"], name=op.f("fk_invitation_policy_editions_invitation_id_invitations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["policy_edition_id"],
+            ["policy_editions.id"],
+            name=op.f("fk_invitation_policy_editions_policy_edition_id_policy_editions"),
+        ),
         sa.PrimaryKeyConstraint("invitation_id", name=op.f("pk_invitation_policy_editions")),
     )
     with op.batch_alter_table("invitation_policy_editions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_invitation_policy_editions_policy_edition_id"), ["policy_edition_id"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_invitation_policy_editions_policy_edition_id"), ["policy_edition_id"], unique=False
+        )
 
 
 def downgrade() -> None:
