@@ -230,3 +230,14 @@ def test_hostile_uploads_are_refused_and_nothing_is_stored(app, client, seed, lo
         assert db.session.scalar(select(func.count()).select_from(PolicyEdition)) == 0
         assert db.session.scalar(select(AuditEvent).filter(AuditEvent.action.like("policy_edition.%"))) is None
     assert _org(app).clause_number == "(8)"
+
+
+def test_editions_page_lists_drafts_and_the_edition_in_force(app, client, seed, login):
+    login(seed.users["admin"])
+    assert "基本方針の版と確認待ちの読み取り結果を見る" in client.get("/admin/organisation").get_data(as_text=True)
+    first = _upload(client, TAMANA.encode(), "first.txt")
+    client.post(f"{first}/accept")
+    _upload(client, TAMANA.replace(OLD_EXTERNAL, NEW_EXTERNAL).encode(), "second.txt")
+    page = client.get("/admin/policy/editions").get_data(as_text=True)
+    assert '確認待ち<span class="visually-hidden">（second.txt）' in page
+    assert '使用中<span class="visually-hidden">（first.txt）' in page and "第1版" in page

@@ -375,3 +375,35 @@ def test_other_formats_are_refused_naming_the_accepted_ones(data: bytes, detail:
     assert "対応していないファイル形式です" in message and detail in message
     for accepted in ("テキスト", "PDF", "HTML", "Word"):
         assert accepted in message
+
+
+def test_html5_page_keeps_the_articles_own_header_and_survives_an_unclosed_head() -> None:
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>例規</title>"  # no </head>
+        "<body><header class='site'><p>(8) 業務委託と外部サービス（クラウドサービス）の利用</p></header>"
+        "<main><article><header><h1>架空市情報セキュリティ基本方針</h1><p>令和6年4月1日&emsp;改定</p></header>"
+        "<h2>6&nbsp;情報セキュリティ対策</h2>"
+        f"<h3>(8)&nbsp;{CLAUSE_TITLE}</h3><p>{OUTSOURCING}</p><p>{EXTERNAL}</p><p>{SOCIAL}</p>"
+        "<h3>(9)&nbsp;評価・見直し</h3><p>見直しを行う。</p></article></main>"
+        "<footer><p>架空市役所 &copy; 2026</p></footer></body></html>"
+    )
+    policy = parse_policy_bytes(page.encode(), "page")
+    assert policy.title == "架空市情報セキュリティ基本方針"
+    assert policy.enacted_on is not None and policy.enacted_on.isoformat() == "2024-04-01"
+    assert policy.clause.number_full == "6(8)"
+    assert policy.clause.paragraphs() == {"outsourcing": OUTSOURCING, "external_services": EXTERNAL, "social_media": SOCIAL}
+
+
+def test_cli_reads_html_and_reports_what_an_admin_must_check(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from vendorrisk.cli_policy import cmd_policy_parse
+
+    assert cmd_policy_parse(str(FIXTURES / "reiki-kakuu-town.html"), as_json=True) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source_format"] == "html"
+    assert data["clause"]["number_full"] == "第6条" and data["clause"]["layout"] == "article"
+    assert data["confidence"] < 1 and data["warnings"]
+    assert cmd_policy_parse(str(FIXTURES / "article-item-town.txt"), as_json=False) == 0
+    out = capsys.readouterr().out
+    assert "引用する番号: 第6条第8号" in out and "注意: 表題と本文が同じ行にある書式でした。" in out

@@ -46,7 +46,7 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
-class ImportError_(ValueError):
+class PolicyImportError(ValueError):
     """A state the flow refuses (message in Japanese)."""
 
 
@@ -190,7 +190,7 @@ def draft_for(owner: Organisation, edition_id: int) -> PolicyEdition | None:
 
 def _require_draft(edition: PolicyEdition) -> None:
     if edition.state != "draft":
-        raise ImportError_("この読み取り結果はすでに確定または破棄されているため、変更できません。")
+        raise PolicyImportError("この読み取り結果はすでに確定または破棄されているため、変更できません。")
 
 
 def _apply(edition: PolicyEdition, changes: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -303,7 +303,9 @@ def accept(edition: PolicyEdition, *, user: User | None) -> tuple[Organisation, 
 
     _require_draft(edition)
     if edition.organisation_id is None and db.session.scalar(select(Organisation.id).filter_by(slug=edition.slug)):
-        raise ImportError_("この識別子の団体が、読み取りの後に別の操作で作られました。もう一度取り込んでください。")
+        raise PolicyImportError(
+            "この識別子の団体が、読み取りの後に別の操作で作られました。もう一度取り込んでください。"
+        )
     parsed = parsed_policy_from_fields(edition.fields)
     org, created = import_policy(parsed, edition.source_text, slug=edition.slug)
     _make_current(edition, org, user)

@@ -237,7 +237,7 @@ def accept(edition_id: int) -> Any:
         abort(400)
     try:
         org, created = policy_import.accept(edition, user=_user())
-    except policy_import.ImportError_ as exc:
+    except policy_import.PolicyImportError as exc:
         db.session.rollback()
         return _review_page(_edition_or_404(edition_id), 409, str(exc))
     _unit_of_work_done()
@@ -260,9 +260,20 @@ def discard(edition_id: int) -> Any:
         abort(400)
     try:
         policy_import.discard(edition)
-    except policy_import.ImportError_ as exc:
+    except policy_import.PolicyImportError as exc:
         db.session.rollback()
         return _review_page(_edition_or_404(edition_id), 409, str(exc))
     _unit_of_work_done()
     flash("読み取った基本方針を取り込まずに破棄しました。", "success")
     return redirect(url_for("admin.organisation"))
+
+
+@bp.route("/editions")
+@roles_required("admin")
+def editions() -> Any:
+    """Every reading uploaded by this organisation's admins: drafts waiting, the edition in force, history."""
+    org = current_user.organisation
+    rows = db.session.scalars(
+        select(PolicyEdition).filter_by(owner_organisation_id=org.id).order_by(PolicyEdition.id.desc())
+    ).all()
+    return render_template("admin/policy_editions.html", editions=rows)

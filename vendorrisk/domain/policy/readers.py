@@ -228,6 +228,7 @@ class _HTMLText(HTMLParser):
         self.heading = 0
         self.pre = 0
         self.seen = 0
+        self.content = 0  # open <main>/<article>: a <header> inside one holds the document's own title
 
     def _flush(self) -> None:
         text = "".join(self.current).strip()
@@ -236,6 +237,8 @@ class _HTMLText(HTMLParser):
             self.lines.append(("#" * self.heading + " " if self.heading else "") + text)
 
     def _is_chrome(self, tag: str, attrs: dict[str, str | None]) -> bool:
+        if tag in ("header", "footer") and self.content:
+            return False
         if tag in _SKIP_TAGS or "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
             return True
         style = (attrs.get("style") or "").replace(" ", "").lower()
@@ -251,7 +254,11 @@ class _HTMLText(HTMLParser):
         if self.skip_tag is not None:
             if tag == self.skip_tag:
                 self.skip_nest += 1
+            elif tag == "body" and self.skip_tag == "head":  # a <head> never closed
+                self.skip_tag = None
             return
+        if tag in ("main", "article"):
+            self.content += 1
         if tag not in _VOID_TAGS and self._is_chrome(tag, dict(attrs)):
             self.skip_tag, self.skip_nest = tag, 1
             return
@@ -280,6 +287,8 @@ class _HTMLText(HTMLParser):
                 if self.skip_nest == 0:
                     self.skip_tag = None
             return
+        if tag in ("main", "article") and self.content:
+            self.content -= 1
         if tag in _HEADING_TAGS:
             self._flush()
             self.heading = 0
