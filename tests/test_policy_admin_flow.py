@@ -241,3 +241,12 @@ def test_editions_page_lists_drafts_and_the_edition_in_force(app, client, seed, 
     page = client.get("/admin/policy/editions").get_data(as_text=True)
     assert '確認待ち<span class="visually-hidden">（second.txt）' in page
     assert '使用中<span class="visually-hidden">（first.txt）' in page and "第1版" in page
+
+
+def test_markup_in_the_policy_is_shown_as_text_on_the_review_page(app, client, seed, login):
+    login(seed.users["admin"])
+    hostile = TAMANA.replace("玉名市", "玉名市<script>alert(1)</script>").replace(OLD_EXTERNAL, OLD_EXTERNAL + "<img src=x onerror=alert(2)>")
+    review = _upload(client, hostile.encode(), "x.txt")
+    page = client.get(review).get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
