@@ -22,8 +22,15 @@ NEW_EXTERNAL = "外部サービス（クラウドサービス）を利用する�
 
 
 def _post_file(client, data: bytes, filename: str, slug: str = ""):
-    return client.post("/admin/policy", data={"policy_file": (io.BytesIO(data), filename), "slug": slug},
-                       content_type="multipart/form-data")
+    # The multipart body is encoded here: werkzeug's test client spools big bodies to a temporary
+    # file it never closes (a ResourceWarning that is not the app's).
+    boundary = "----vendorriskpolicy"
+    body = io.BytesIO()
+    body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="slug"\r\n\r\n{slug}\r\n'.encode())
+    body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="policy_file"; filename="{filename}"\r\n'
+               "Content-Type: application/octet-stream\r\n\r\n".encode())
+    body.write(data + f"\r\n--{boundary}--\r\n".encode())
+    return client.post("/admin/policy", data=body.getvalue(), content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def _upload(client, data: bytes, filename: str) -> str:
