@@ -12,11 +12,18 @@ from vendorrisk.paths import POLICIES_DIR
 
 
 def _upload(client, data: bytes, filename: str, slug: str = ""):
-    return client.post(
+    """Upload, then confirm what was read (issue #11: nothing is used before an admin accepts it)."""
+    r = client.post(
         "/admin/policy",
         data={"policy_file": (io.BytesIO(data), filename), "slug": slug},
         content_type="multipart/form-data",
     )
+    if r.status_code != 302:
+        return r
+    review = r.headers["Location"]
+    assert "/admin/policy/editions/" in review
+    assert client.get(review).status_code == 200
+    return client.post(f"{review}/accept")
 
 
 def test_admin_creates_an_organisation_from_a_cp932_policy(app, client, seed, login):

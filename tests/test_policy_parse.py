@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (expected texts are whole sentences of the real policies)
 """Tests for vendorrisk.domain.policy (pure parsing, no app fixtures)."""
 
 from __future__ import annotations
@@ -458,14 +459,21 @@ def test_empty_text_raises() -> None:
         parse_policy_text("  \n")
 
 
-@pytest.mark.parametrize("filename", ["policy.docx", "policy", "policy.html"])
-def test_unsupported_suffix(filename: str, tmp_path: Path) -> None:
-    path = tmp_path / filename
+def test_name_claiming_docx_but_text_inside_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.docx"
     path.write_text(_policy_text("tamana-city"), encoding="utf-8")
     with pytest.raises(PolicyParseError, match="対応していないファイル形式です"):
         read_policy_file(path)
     with pytest.raises(PolicyParseError, match="対応していないファイル形式です"):
-        parse_policy_bytes(path.read_bytes(), filename)
+        parse_policy_bytes(path.read_bytes(), "policy.docx")
+
+
+@pytest.mark.parametrize("filename", ["policy", "policy.html", "方針.dat"])
+def test_format_is_decided_by_content_not_name(filename: str, tmp_path: Path) -> None:
+    # Issue #11: plain text is read as text whatever the file is called.
+    path = tmp_path / filename
+    path.write_text(_policy_text("tamana-city"), encoding="utf-8")
+    _assert_clause_paragraphs(parse_policy_file(path), "tamana-city")
 
 
 def test_missing_file(tmp_path: Path) -> None:

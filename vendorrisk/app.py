@@ -91,7 +91,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, health, legal, portal, staff
+    from .web import admin, auth, errors, health, legal, policy_admin, portal, staff
     from .web.answer_forms import check_answer_registry
 
     check_answer_registry()
@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(policy_admin.bp)
     errors.register(app)
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 import json
 import sys
 
-from vendorrisk.domain.policy import OBLIGATION_KEYS, OBLIGATION_LABELS, ParsedPolicy, PolicyParseError, parse_policy_file
+from vendorrisk.domain.policy import (
+    OBLIGATION_KEYS,
+    OBLIGATION_LABELS,
+    ParsedPolicy,
+    PolicyParseError,
+    parse_policy_file,
+)
+
 
 def _summary(policy: ParsedPolicy) -> str:
     clause = policy.clause
@@ -23,7 +30,10 @@ def _summary(policy: ParsedPolicy) -> str:
         f"策定・改定: {enacted}",
         f"対象機関: {'、'.join(policy.bodies) if policy.bodies else '記載なし'}",
         f"条項: {clause.number} {clause.title}".rstrip(),
+        f"引用する番号: {clause.number_full or clause.number}",
+        f"形式: {policy.source_format}　読み取りの確からしさ: {policy.confidence:.2f}",
     ]
+    lines += [f"  注意: {w}" for w in policy.warnings]
     for label, text in (
         ("業務委託", clause.outsourcing),
         ("外部サービス", clause.external_services),
@@ -45,7 +55,7 @@ def cmd_policy_parse(path: str, as_json: bool) -> int:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
     if as_json:
-        print(json.dumps(policy.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(policy.to_review_json(), ensure_ascii=False, indent=2))
     else:
         print(_summary(policy))
     return 0

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -497,3 +498,56 @@ class AuditEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PolicyEdition(db.Model):  # type: ignore[name-defined]
+    """One reading of an organisation's 基本方針: a draft an admin reviews, then the edition in force.
+
+    ``fields`` holds what the application uses (as accepted or corrected by the admin); ``parsed`` what
+    the parser read, so a correction can be shown and audited. States: draft → current → superseded,
+    or draft → discarded. Invitations link to the edition in force when they were sent.
+    """
+
+    __tablename__ = "policy_editions"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft','current','superseded','discarded')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The organisation the edition is (or, once accepted, will be) of; None while a draft creates one.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # The admin's organisation that uploaded it (who may review it).
+    owner_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    edition: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... per organisation once accepted
+    source_filename: Mapped[str] = mapped_column(String(255), default="")
+    source_format: Mapped[str] = mapped_column(String(10), default="text")
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_text: Mapped[str] = mapped_column(Text, deferred=True)
+    parsed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    corrected_by: Mapped[User | None] = relationship(foreign_keys=[corrected_by_id])
+
+
+class InvitationPolicyEdition(db.Model):  # type: ignore[name-defined]
+    """The policy edition in force when an invitation was sent (what its questionnaire cites)."""
+
+    __tablename__ = "invitation_policy_editions"
+
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), primary_key=True)
+    policy_edition_id: Mapped[int] = mapped_column(ForeignKey("policy_editions.id"), index=True)
+
+    invitation: Mapped[Invitation] = relationship()
+    edition: Mapped[PolicyEdition] = relationship()

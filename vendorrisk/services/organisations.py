@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..domain.policy import ParsedPolicy, parse_policy_text, policy_bytes_to_text
+from ..domain.policy import ParsedPolicy
 from ..extensions import db
 from ..models import Officer, Organisation
 from . import audit
@@ -15,11 +15,16 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,62}$"
 
 def import_policy_bytes(data: bytes, filename: str, *, slug: str, head_title: str | None = None,
                         actor: audit.Actor = audit.SYSTEM) -> tuple[Organisation, bool]:
-    """Read an uploaded or given policy file (.txt/.md/.pdf) and create or update the organisation.
+    """Read a policy file (text, PDF, HTML, DOCX) and create or update the organisation, without review
+    (command line, demo); the reading becomes the edition in force.
 
     Raises PolicyParseError (Japanese message) when the file or its clause cannot be read."""
-    text = policy_bytes_to_text(data, filename)
-    return import_policy(parse_policy_text(text), text, slug=slug, head_title=head_title, actor=actor)
+    from .policy_import import read_upload, record_direct_import
+
+    source, parsed = read_upload(data, filename)
+    org, created = import_policy(parsed, source.text, slug=slug, head_title=head_title, actor=actor)
+    record_direct_import(org, parsed, source, filename, data)
+    return org, created
 
 
 def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str | None = None,

@@ -9,13 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..domain.annex import AnnexCompositionError
-from ..domain.policy import PolicyParseError
 from ..domain.scoring import resolve_thresholds
 from ..domain.vocabulary import KIND_LABELS
 from ..extensions import db
 from ..models import User
 from ..services import officers, organisation_settings, users
-from ..services.organisations import import_policy_bytes
 from .auth import roles_required
 from .forms import (
     ArticleOverrideForm,
@@ -63,22 +61,10 @@ def organisation() -> Any:
 @bp.route("/policy", methods=["POST"])
 @roles_required("admin")
 def upload_policy() -> Any:
-    form = PolicyUploadForm(own_slug=current_user.organisation.slug)
-    if not form.validate_on_submit():
-        return _organisation_page(400, policy_form=form)
-    upload = form.policy_file.data
-    with refusable(PolicyParseError) as refusal:
-        target, created = import_policy_bytes(
-            upload.read(), upload.filename or "policy.txt", slug=form.target_slug(), actor=current_user
-        )
-    if refusal:
-        form.policy_file.errors = [refusal.message]
-        return _organisation_page(400, policy_form=form)
-    if created:
-        flash(f"「{target.name}」を新しい団体として登録しました（識別子：{target.slug}）。", "success")
-    else:
-        flash(f"「{target.name}」の基本方針を更新しました（{target.clause_number} {target.clause_title}）。", "success")
-    return redirect(url_for("admin.organisation"))
+    """The upload step of the confirm-before-use flow (vendorrisk.web.policy_admin)."""
+    from .policy_admin import receive_upload
+
+    return receive_upload(PolicyUploadForm(own_slug=current_user.organisation.slug), _organisation_page)
 
 
 @bp.route("/officers", methods=["POST"])

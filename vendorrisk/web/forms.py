@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     EmailField,
@@ -32,11 +32,6 @@ from ..services import engagements, organisations, users, vendors
 from ..services.organisations import SLUG_PATTERN
 
 MAX_POLICY_BYTES = 5 * 1024 * 1024
-POLICY_EXTENSIONS = ("txt", "md", "pdf")
-POLICY_TYPES = (
-    "対応していないファイル形式です。テキスト（.txt、.md：UTF-8 または Shift_JIS）"
-    "または文字情報を含む PDF（.pdf）を指定してください。"
-)
 
 
 def email_check(message: str) -> Email:
@@ -292,12 +287,13 @@ class EmptyForm(FlaskForm):
 class PolicyUploadForm(FlaskForm):
     policy_file = FileField(
         "情報セキュリティ基本方針のファイル",
+        # The format is told from the content (domain.policy sniffs it), never from the file name.
         validators=[
             FileRequired("基本方針のファイルを選んでください。"),
             FileSize(MAX_POLICY_BYTES, message="ファイルが大きすぎます。5MB以下のファイルを選んでください。"),
-            FileAllowed(POLICY_EXTENSIONS, message=POLICY_TYPES),
         ],
-        description="テキスト（.txt / .md、UTF-8またはShift_JIS）またはテキストを含むPDF。",
+        description="テキスト（.txt / .md、UTF-8またはShift_JIS）、テキストを含むPDF、例規集のページを保存したHTML、"
+                    "Word（.docx）。取り込む前に読み取り結果を確認できます。",
     )
     slug = StringField(
         "団体の識別子（英字）",
