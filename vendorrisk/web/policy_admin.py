@@ -205,7 +205,7 @@ def edit(edition_id: int) -> Any:
             form.reason.errors = ["読み取り結果を修正した理由を入力してください。"]
         else:
             corrections = policy_import.correct(edition, changes, reason=form.reason.data or "", user=_user())
-                    flash(
+            flash(
                 f"修正を保存しました（{len(corrections)}項目）。内容を確かめて「この内容で取り込む」を押してください。"
                 if corrections
                 else "読み取りどおりの内容に戻しました。",
