@@ -262,6 +262,21 @@ def test_a_forged_anchor_line_is_reported(app, chain, tmp_path):
     assert r.exit_code == 1 and "アンカーファイルの行が壊れているか、書き換えられています" in r.output
 
 
+def test_a_fork_blames_the_event_that_forked_not_an_untouched_one(app, chain):
+    """A writer that read the head before the newest append (what two unserialised writers do) links its
+    event to the second newest one: the verifier names that event as forked and leaves the other alone."""
+    rows = events_of(app, chain)
+    sql(app, "UPDATE audit_chain_heads SET last_hash = :h WHERE chain = :c", h=rows[-2].hash, c=chain)
+    with app.app_context():
+        forked = audit.record("forked", "thing", 1, organisation_id=chain, actor="cli")
+        seq = forked.seq
+        db.session.commit()
+    assert damage(app) == [("forked", seq, seq)]
+    r = verify_cli(app)
+    assert r.exit_code == 1 and f"{TAMANA}の{seq}番：チェーンが分岐しています" in r.output
+    assert f"{TAMANA}の{rows[-1].seq}番" not in r.output
+
+
 def test_a_legacy_format_row_slipped_in_after_keyed_rows_is_reported(app, chain):
     """Writing a row in the old unkeyed format does not get around the key."""
     last = events_of(app, chain)[-1]
