@@ -70,7 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_chain_heads")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_audit_events_scheme", type_="check")
+        batch_op.drop_constraint(op.f("ck_audit_events_scheme"), type_="check")
         batch_op.drop_constraint("audit_chain_seq", type_="unique")
         batch_op.drop_column("scheme")
         batch_op.drop_column("seq")
