@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from .cli_audit import audit_cli
 from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
@@ -236,7 +237,7 @@ def check_pdf() -> None:
 
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
-    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
+    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
 
@@ -251,7 +252,7 @@ main = FlaskGroup(
     name="vendorrisk", create_app=_create_app_for_cli, add_version_option=False, load_dotenv=False,
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
-for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
+for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)

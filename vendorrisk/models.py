@@ -484,20 +484,42 @@ class Annex(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only, hash-chained record of every state change and document download."""
+    """Append-only record of every state change and document download, one keyed chain per organisation.
+
+    Each event carries its chain (the organisation's id, 0 for events without one), a gapless sequence
+    number in that chain, the previous event's MAC and its own HMAC-SHA256 under a key kept outside the
+    database (see `vendorrisk.services.audit`). Rows written before the chain was keyed keep their
+    unkeyed SHA-256 (`scheme` 'sha256') and are sealed by the first keyed event of their chain."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq", name="audit_chain_seq"),
+        CheckConstraint("scheme IN ('sha256','hmac-sha256')", name="scheme"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    chain: Mapped[int] = mapped_column(Integer)  # organisation_id, or 0 for events without an organisation
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 ... within the chain; a gap is a deleted event
+    scheme: Mapped[str] = mapped_column(String(16), default="hmac-sha256")  # 'sha256' = legacy, unkeyed
     actor: Mapped[str] = mapped_column(String(200))  # "user:3", "contractor:invitation:7", "cli"
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(60))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the previous event's `hash` in the same chain
+    hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 (legacy rows: SHA-256)
+
+
+class AuditChainHead(db.Model):
+    """The newest event of one audit chain; appends lock this row, so one chain never forks."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)  # sequence number of the newest event (0 = none yet)
+    last_hash: Mapped[str] = mapped_column(String(64))  # what the next event's prev_hash must be
 
 
 class PolicyEdition(db.Model):  # type: ignore[name-defined]
