@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from .cli_backup import backup_command, restore_command
 from .paths import QUESTIONNAIRES_DIR
 
 policy_cli = AppGroup("policy", help="情報セキュリティ基本方針の読み込み")
@@ -239,6 +240,8 @@ def register_cli(app: Flask) -> None:
     for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app_for_cli() -> Flask:
@@ -255,3 +258,5 @@ for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cl
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)
+main.add_command(backup_command)
+main.add_command(restore_command)
