@@ -87,13 +87,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, legal, portal, staff
+    from .web import admin, auth, errors, jobs_admin, legal, portal, staff
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(jobs_admin.bp)
     errors.register(app)
 
 

@@ -12,12 +12,14 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from .cli_backup import backup_command, restore_command
+from .cli_jobs import annex_issue_all, jobs_cli, worker_command
 from .paths import QUESTIONNAIRES_DIR
 
 policy_cli = AppGroup("policy", help="情報セキュリティ基本方針の読み込み")
 db_cli = AppGroup("db", help="データベース")
 engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
+annex_cli.add_command(annex_issue_all)
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
 users_cli = AppGroup("users", help="職員の利用者")
@@ -237,11 +239,12 @@ def check_pdf() -> None:
 
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
-    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
+    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(worker_command)
 
 
 def _create_app_for_cli() -> Flask:
@@ -254,9 +257,10 @@ main = FlaskGroup(
     name="vendorrisk", create_app=_create_app_for_cli, add_version_option=False, load_dotenv=False,
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
-for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli):
+for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, jobs_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(worker_command)

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "TESTING": False,
+    "REDIS_URL": None,  # None → background jobs run inline, after the request's commit
+    "JOB_TIMEOUT": 300,  # seconds one job may run on the RQ worker
 }
 
 ENV_PREFIX = "VENDORRISK_"
@@ -45,8 +47,9 @@ def _coerce(raw: str) -> Any:
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = dict(os.environ if environ is None else environ)
     out: dict[str, Any] = {}
-    if environ.get("DATABASE_URL"):
-        out["DATABASE_URL"] = environ["DATABASE_URL"]
+    for plain in ("DATABASE_URL", "REDIS_URL"):
+        if environ.get(plain):
+            out[plain] = environ[plain]
     for key, raw in environ.items():
         if key.startswith(ENV_PREFIX) and key not in ("VENDORRISK_INSTANCE", "VENDORRISK_TEMPLATES"):
             out[key[len(ENV_PREFIX):]] = _coerce(raw)

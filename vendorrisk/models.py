@@ -475,3 +475,27 @@ class AuditEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+JOB_STATES = ("queued", "running", "retrying", "done", "failed")
+
+
+class JobRun(db.Model):
+    """One background job (mail, bulk annex issue): its identity, state and last error.
+
+    The unique `key` makes asking twice for the same work one job; a job marked done never runs again."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (CheckConstraint("state IN ('queued','running','retrying','done','failed')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key, e.g. "annex.issue:12:2027-04-01"
+    name: Mapped[str] = mapped_column(String(60))  # a name registered in services.jobs.JOBS
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
