@@ -87,7 +87,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, auth, errors, jobs_admin, legal, portal, staff
+    from .web import admin, api, api_keys_admin, auth, errors, jobs_admin, legal, portal, staff
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
@@ -95,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(jobs_admin.bp)
+    app.register_blueprint(api_keys_admin.bp)
+    app.register_blueprint(api.bp)
     errors.register(app)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -28,14 +28,22 @@ def register(app: Flask) -> None:
         return render_error(400, "画面の有効期限が切れたか、不正な送信です。ページを再読み込みして、もう一度操作してください。")
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[str, int]:
+    def _http(error: HTTPException) -> tuple[str, int] | Response:
         code = error.code or 500
+        if request.path.startswith("/api/"):
+            from .api import error_response
+
+            return error_response(code)
         return render_error(code if code in PAGES else 500)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[str, int] | Response:
         app.logger.exception("unhandled error")
         from ..extensions import db
 
         db.session.rollback()
+        if request.path.startswith("/api/"):
+            from .api import error_response
+
+            return error_response(500)
         return render_error(500)
