@@ -14,6 +14,8 @@ from sqlalchemy import select
 from .cli_audit import audit_cli
 from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
+from .cli_backup import backup_command, restore_command
+from .cli_jobs import annex_issue_all, jobs_cli, worker_command
 from .paths import QUESTIONNAIRES_DIR
 
 # Who the audit log names for a command run on the server.
@@ -23,6 +25,7 @@ policy_cli = AppGroup("policy", help="情報セキュリティ基本方針の読
 db_cli = AppGroup("db", help="データベース")
 engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
+annex_cli.add_command(annex_issue_all)
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
 users_cli = AppGroup("users", help="職員の利用者")
@@ -237,9 +240,13 @@ def check_pdf() -> None:
 
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
-    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli):
+    for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
+                  jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(worker_command)
 
 
 def _create_app_for_cli() -> Flask:
@@ -252,8 +259,11 @@ main = FlaskGroup(
     name="vendorrisk", create_app=_create_app_for_cli, add_version_option=False, load_dotenv=False,
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
-for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli):
+for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
+               jobs_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)
-questionnaires_cli.add_command(schema_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
+main.add_command(worker_command)

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "TESTING": False,
+    "REDIS_URL": None,  # None → background jobs run inline, after the request's commit
+    "JOB_TIMEOUT": 300,  # seconds one job may run on the RQ worker
 }
 
 ENV_PREFIX = "VENDORRISK"
@@ -51,12 +53,14 @@ PATH_VARIABLES = ("INSTANCE", "TEMPLATES", "QUESTIONNAIRES")
 
 
 def apply_environment(config: Config) -> None:
-    """`VENDORRISK_*` variables (values read as JSON when they parse: 14, true), then DATABASE_URL."""
+    """`VENDORRISK_*` variables (values read as JSON when they parse: 14, true), then DATABASE_URL
+    and REDIS_URL."""
     config.from_prefixed_env(ENV_PREFIX)
     for key in PATH_VARIABLES:
         config.pop(key, None)
-    if os.environ.get("DATABASE_URL"):
-        config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    for plain in ("DATABASE_URL", "REDIS_URL"):  # the names every hosting platform uses
+        if os.environ.get(plain):
+            config[plain] = os.environ[plain]
 
 
 def sqlalchemy_url(config: dict[str, Any], instance_path: Path) -> str:

@@ -573,3 +573,55 @@ class InvitationPolicyEdition(db.Model):  # type: ignore[name-defined]
 
     invitation: Mapped[Invitation] = relationship()
     edition: Mapped[PolicyEdition] = relationship()
+
+
+JOB_STATES = ("queued", "running", "retrying", "done", "failed")
+
+
+class JobRun(db.Model):
+    """One background job (mail, bulk annex issue): its identity, state and last error.
+
+    The unique `key` makes asking twice for the same work one job; a job marked done never runs again."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (CheckConstraint("state IN ('queued','running','retrying','done','failed')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key, e.g. "annex.issue:12:2027-04-01"
+    name: Mapped[str] = mapped_column(String(60))  # a name registered in services.jobs.JOBS
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKey(db.Model):
+    """A per-organisation key for the JSON API. Only the SHA-256 of the key is stored; the prefix
+    (shown in lists) identifies it without revealing it."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("scope IN ('read','write')", name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # what the key is for (e.g. 文書管理システム連携)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10), default="read")  # write implies read
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return self.active and (scope == "read" or self.scope == "write")

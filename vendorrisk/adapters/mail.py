@@ -22,9 +22,10 @@ class OutgoingMail:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    eml_path: Path
+    eml_path: Path | None
     smtp_sent: bool
     smtp_error: str | None = None
+    queued: bool = False  # handed to the job queue (REDIS_URL): the worker writes and sends it
 
 
 def _one_line(value: str) -> str:

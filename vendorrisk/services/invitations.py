@@ -109,8 +109,17 @@ def deliver_mail(mail: OutgoingMail) -> DeliveryResult:
 
 
 def mail_after_commit(sent: SentInvitation) -> Pending[DeliveryResult]:
-    """Deliver the invitation mail once the invitation is committed (never for a rolled-back one)."""
+    """Deliver the invitation mail once the invitation is committed (never for a rolled-back one).
+
+    With REDIS_URL the mail is a job on the queue (retried with backoff by the worker); without it
+    it is written and sent right after the commit, and the page can say whether SMTP took it."""
     config = dict(current_app.config)
+    if config.get("REDIS_URL"):
+        from . import jobs
+
+        jobs.enqueue_mail(sent.mail.to, sent.mail.subject, sent.mail.body, key=f"mail:invitation:{sent.invitation.id}",
+                          organisation_id=sent.invitation.engagement.organisation_id)
+        return after_commit(lambda: DeliveryResult(eml_path=None, smtp_sent=False, queued=True))
     return after_commit(lambda: deliver(sent.mail, config))
 
 

@@ -85,6 +85,14 @@ def unit_of_work() -> Iterator[Session]:
     except BaseException:
         db.session.rollback()
         raise
+    dispatch_jobs()
+
+
+def dispatch_jobs() -> None:
+    """Hand the jobs the committed transaction asked for to the queue (or run them inline)."""
+    from . import jobs
+
+    jobs.dispatch_pending()
 
 
 @event.listens_for(Session, "after_flush")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -39,11 +39,19 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[str, int]:
+    def _http(error: HTTPException) -> tuple[str, int] | Response:
         code = error.code or 500
+        if request.path.startswith("/api/"):
+            from .api import error_response
+
+            return error_response(code)
         return render_error(code if code in PAGES else 500)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[str, int] | Response:
         app.logger.exception("unhandled error")  # the unit of work has rolled back already
+        if request.path.startswith("/api/"):
+            from .api import error_response
+
+            return error_response(500)
         return render_error(500)

@@ -25,7 +25,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..services.unit_of_work import wrote
+from ..services.unit_of_work import dispatch_jobs, wrote
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,10 +96,12 @@ def run_in_unit_of_work(dispatch: Callable[[], ResponseReturnValue]) -> Response
         rv = dispatch()
         if isinstance(rv, RenderAfterCommit):
             db.session.commit()
+            dispatch_jobs()
             return rv.render()
         response = current_app.make_response(rv)
         if _should_commit(response):
             db.session.commit()
+            dispatch_jobs()
         else:
             db.session.rollback()
         return response

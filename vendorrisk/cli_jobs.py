@@ -1,0 +1,99 @@
+"""`vendorrisk worker` (an RQ worker), `vendorrisk jobs list|retry` and `vendorrisk annex issue-all`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+jobs_cli = AppGroup("jobs", help="バックグラウンドの処理（メール送信・特記事項の一括作成）")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="待ち行列が空になったら終わる（テスト・cron 用）")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """RQ のワーカーを動かす（REDIS_URL が必要）。"""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from .services.jobs import queue_name
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL が設定されていません。設定しない場合、処理はその場で実行されます。")
+    connection = Redis.from_url(url)
+    worker = Worker([Queue(queue_name(), connection=connection)], connection=connection)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@jobs_cli.command("list")
+@click.option("--org", "org_slug", default=None)
+@click.option("--state", default=None, type=click.Choice(["queued", "running", "retrying", "done", "failed"]))
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def jobs_list(org_slug: str | None, state: str | None, as_json: bool) -> None:
+    """処理の一覧（新しい順）。"""
+    from .extensions import db
+    from .models import JobRun, Organisation
+
+    query = select(JobRun).order_by(JobRun.id.desc()).limit(200)
+    if org_slug:
+        org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+        if org is None:
+            raise click.ClickException(f"団体「{org_slug}」はありません。")
+        query = query.where(JobRun.organisation_id == org.id)
+    if state:
+        query = query.where(JobRun.state == state)
+    rows = [{"id": r.id, "name": r.name, "key": r.key, "state": r.state, "attempts": r.attempts,
+             "error": (r.last_error or "").strip().splitlines()[-1:] or None} for r in db.session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['state']}\t{row['attempts']}\t{row['name']}\t{row['key']}")
+
+
+@jobs_cli.command("retry")
+@click.argument("run_id", type=int)
+@with_appcontext
+def jobs_retry(run_id: int) -> None:
+    """失敗した処理をもう一度実行する。"""
+    from .extensions import db
+    from .models import JobRun
+    from .services import jobs
+
+    run = db.session.get(JobRun, run_id)
+    if run is None:
+        raise click.ClickException(f"処理 {run_id} はありません。")
+    jobs.retry(run)
+    db.session.commit()
+    jobs.dispatch_pending()
+    click.echo(f"queued: {run_id}")
+
+
+@click.command("issue-all")
+@click.option("--org", "org_slug", required=True)
+@click.option("--date", "issued", default=None, help="作成日（YYYY-MM-DD、省略時は今日）")
+@with_appcontext
+def annex_issue_all(org_slug: str, issued: str | None) -> None:
+    """承認済みの案件すべての特記事項を作成する（REDIS_URL があればワーカーで）。"""
+    from .extensions import db
+    from .models import Organisation
+    from .services import jobs
+
+    org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+    if org is None:
+        raise click.ClickException(f"団体「{org_slug}」はありません。")
+    try:
+        issued_on = dt.date.fromisoformat(issued) if issued else dt.date.today()
+    except ValueError as exc:
+        raise click.ClickException("作成日は YYYY-MM-DD で指定してください。") from exc
+    runs = jobs.enqueue_bulk_annexes(org.id, None, issued_on)
+    db.session.commit()
+    jobs.dispatch_pending()
+    click.echo(f"queued: {len(runs)} annex jobs for {org.slug}")
