@@ -12,10 +12,9 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from .cli_audit import audit_cli
-from .cli_questionnaires import schema_command
-from .domain.vocabulary import ROLES
 from .cli_backup import backup_command, restore_command
 from .cli_jobs import annex_issue_all, jobs_cli, worker_command
+from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
 
 # Who the audit log names for a command run on the server.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -38,7 +38,13 @@ from .domain.vocabulary import (
     ROLE_LABELS,
     ROLES,
 )
-from .extensions import db
+from .extensions import Base, db
+
+# Flask-SQLAlchemy builds `db.Model` at run time (on our typed `Base`); type checkers see `Base`.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 class StateError(Exception):
@@ -76,7 +82,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +134,7 @@ OFFICER_ROLES = {
 }
 
 
-class Officer(db.Model):
+class Officer(Model):
     """A named municipal officer in the organisation's registry (titles vary per municipality)."""
 
     __tablename__ = "officers"
@@ -144,7 +150,7 @@ class Officer(db.Model):
     organisation: Mapped[Organisation] = relationship(back_populates="officers")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
@@ -174,7 +180,7 @@ class User(UserMixin, db.Model):
         return ROLE_LABELS.get(self.role, self.role)
 
 
-class Vendor(db.Model):
+class Vendor(Model):
     """A contractor or service provider (委託事業者), registered by one organisation."""
 
     __tablename__ = "vendors"
@@ -192,7 +198,7 @@ class Vendor(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-class Engagement(db.Model):
+class Engagement(Model):
     """A 委託案件: one contract or service use, classified, with its municipal officers."""
 
     __tablename__ = "engagements"
@@ -271,7 +277,7 @@ class Engagement(db.Model):
         return live[-1] if live else None
 
 
-class EngagementOfficer(db.Model):
+class EngagementOfficer(Model):
     __tablename__ = "engagement_officers"
     __table_args__ = (UniqueConstraint("engagement_id", "officer_id", name="engagement_officer"),)
 
@@ -282,7 +288,7 @@ class EngagementOfficer(db.Model):
     officer: Mapped[Officer] = relationship()
 
 
-class QuestionnaireVersion(db.Model):
+class QuestionnaireVersion(Model):
     """A frozen questionnaire definition; its content hash is its version."""
 
     __tablename__ = "questionnaire_versions"
@@ -297,7 +303,7 @@ class QuestionnaireVersion(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class InvitationQuestionnaire(db.Model):
+class InvitationQuestionnaire(Model):
     __tablename__ = "invitation_questionnaires"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,7 +314,7 @@ class InvitationQuestionnaire(db.Model):
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A link sent to a contractor. Only the SHA-256 of the token is stored."""
 
     __tablename__ = "invitations"
@@ -355,7 +361,7 @@ class Invitation(db.Model):
         self.state = "submitted"
 
 
-class Response(db.Model):
+class Response(Model):
     """The contractor's answers to one invitation: a draft until submitted, then frozen."""
 
     __tablename__ = "responses"
@@ -395,7 +401,7 @@ class Response(db.Model):
         self.submitted_at = utcnow()
 
 
-class Answer(db.Model):
+class Answer(Model):
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("response_id", "question_id", name="response_question"),)
 
@@ -408,7 +414,7 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """An uploaded evidence file, stored under a random name outside static."""
 
     __tablename__ = "evidence"
@@ -424,7 +430,7 @@ class Evidence(db.Model):
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Assessment(db.Model):
+class Assessment(Model):
     """The scored result of a submitted response, and the reviewer's decision on it."""
 
     __tablename__ = "assessments"
@@ -460,7 +466,7 @@ class Assessment(db.Model):
         self.decided_at = utcnow()
 
 
-class Annex(db.Model):
+class Annex(Model):
     """An issued 情報セキュリティ特記事項: immutable bytes with their sha256 and source snapshot."""
 
     __tablename__ = "annexes"
@@ -483,7 +489,7 @@ class Annex(db.Model):
     engagement: Mapped[Engagement] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only record of every state change and document download, one keyed chain per organisation.
 
     Each event carries its chain (the organisation's id, 0 for events without one), a gapless sequence
@@ -512,7 +518,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 (legacy rows: SHA-256)
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The newest event of one audit chain; appends lock this row, so one chain never forks."""
 
     __tablename__ = "audit_chain_heads"
@@ -522,7 +528,7 @@ class AuditChainHead(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))  # what the next event's prev_hash must be
 
 
-class PolicyEdition(db.Model):  # type: ignore[name-defined]
+class PolicyEdition(Model):
     """One reading of an organisation's 基本方針: a draft an admin reviews, then the edition in force.
 
     ``fields`` holds what the application uses (as accepted or corrected by the admin); ``parsed`` what
@@ -563,7 +569,7 @@ class PolicyEdition(db.Model):  # type: ignore[name-defined]
     corrected_by: Mapped[User | None] = relationship(foreign_keys=[corrected_by_id])
 
 
-class InvitationPolicyEdition(db.Model):  # type: ignore[name-defined]
+class InvitationPolicyEdition(Model):
     """The policy edition in force when an invitation was sent (what its questionnaire cites)."""
 
     __tablename__ = "invitation_policy_editions"
@@ -578,7 +584,7 @@ class InvitationPolicyEdition(db.Model):  # type: ignore[name-defined]
 JOB_STATES = ("queued", "running", "retrying", "done", "failed")
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One background job (mail, bulk annex issue): its identity, state and last error.
 
     The unique `key` makes asking twice for the same work one job; a job marked done never runs again."""
@@ -599,7 +605,7 @@ class JobRun(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A per-organisation key for the JSON API. Only the SHA-256 of the key is stored; the prefix
     (shown in lists) identifies it without revealing it."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -12,6 +12,8 @@ from . import ERROR_MESSAGES, OPERATIONS, Operation
 from .schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+Refs = dict[tuple[Any, Mode], dict[str, Any]]
 
 
 def _models() -> list[type[BaseModel]]:
@@ -29,7 +31,7 @@ def _path_parameters(op: Operation) -> list[dict[str, Any]]:
              "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}} for name in names]
 
 
-def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _operation(op: Operation, refs: Refs) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
     if op.response is not None:
         ok = {"description": "成功", "content": {op.media_type: {"schema": refs[(op.response, "serialization")]}}}
@@ -55,7 +57,8 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     models = _models()
-    inputs = [(m, "validation") for m in models] + [(m, "serialization") for m in models]
+    modes: tuple[Mode, Mode] = ("validation", "serialization")
+    inputs: list[tuple[Any, Mode]] = [(m, mode) for mode in modes for m in models]
     refs, top = models_json_schema(inputs, ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
