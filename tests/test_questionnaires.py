@@ -313,31 +313,31 @@ def test_minimal_definition_is_valid(tmp_path):
 @pytest.mark.parametrize(
     "change, qid, fieldname, message",
     [
-        (lambda d: q0(d).update(weight=-1), "smp.main.nda", "weight", "must be a number ≥ 0"),
-        (lambda d: q0(d).update(weight="heavy"), "smp.main.nda", "weight", "must be a number ≥ 0"),
-        (lambda d: q0(d).update(type="essay"), "smp.main.nda", "type", "must be one of"),
-        (lambda d: q0(d).pop("text"), "smp.main.nda", "text", "is required"),
-        (lambda d: q0(d).update(derives_from="cloud.misc"), "smp.main.nda", "derives_from", "must be one of"),
-        (lambda d: q0(d).update(required="yes"), "smp.main.nda", "required", "must be true or false"),
-        (lambda d: q0(d).update(must_pass=True, required=False), "smp.main.nda", "must_pass", "required"),
+        (lambda d: q0(d).update(weight=-1), "smp.main.nda", "weight", "0以上の数値にしてください。"),
+        (lambda d: q0(d).update(weight="heavy"), "smp.main.nda", "weight", "0以上の数値にしてください。"),
+        (lambda d: q0(d).update(type="essay"), "smp.main.nda", "type", "次のいずれかにしてください"),
+        (lambda d: q0(d).pop("text"), "smp.main.nda", "text", "必須です"),
+        (lambda d: q0(d).update(derives_from="cloud.misc"), "smp.main.nda", "derives_from", "次のいずれかにしてください"),
+        (lambda d: q0(d).update(required="yes"), "smp.main.nda", "required", "true か false で書いてください。"),
+        (lambda d: q0(d).update(must_pass=True, required=False), "smp.main.nda", "must_pass", "required にもしてください"),
         (lambda d: q0(d).update(annex_articles=["nda_article"]), "smp.main.nda", "annex_articles",
-         "unknown article key"),
+         "特記事項の条項にないキー"),
         (lambda d: q0(d).update(applies_when={"confidentiality_min": 5}), "smp.main.nda",
-         "applies_when.confidentiality_min", "1..3"),
+         "applies_when.confidentiality_min", "1〜3の整数"),
         (lambda d: q0(d).update(applies_when={"colour": "red"}), "smp.main.nda", "applies_when.colour",
-         "unknown condition"),
-        (lambda d: q0(d).update(deadline_days=-3), "smp.main.nda", "deadline_days", "integer"),
+         "使えない条件です"),
+        (lambda d: q0(d).update(deadline_days=-3), "smp.main.nda", "deadline_days", "整数（日数）"),
         (lambda d: q0(d).update(shown_when={"question": "smp.main.nothing", "equals": "yes"}), "smp.main.nda",
-         "shown_when", "unknown question"),
+         "shown_when", "存在しない設問"),
         (lambda d: q0(d).update(shown_when={"question": "smp.main.any", "equals": "maybe"}), "smp.main.nda",
-         "shown_when", "not an answer"),
-        (lambda d: q0(d).update(colour="red"), "smp.main.nda", "", "unknown key(s): colour"),
+         "shown_when", "回答にありません"),
+        (lambda d: q0(d).update(colour="red"), "smp.main.nda", "", "使えないキーです：colour"),
         (lambda d: d["sections"][0]["questions"][1]["options"][0].update(score=2), "smp.main.any",
-         "options[0].score", "between 0 and 1"),
-        (lambda d: d["sections"][0]["questions"][1].pop("options"), "smp.main.any", "options", "at least 2"),
-        (lambda d: d["sections"][0]["questions"].append(copy.deepcopy(q0(d))), "smp.main.nda", "id", "duplicate"),
-        (lambda d: q0(d).update(type="text", must_pass=True), "smp.main.nda", "must_pass", "only yesno"),
-        (lambda d: q0(d).update(type="group"), "smp.main.nda", "fields", "non-empty list of fields"),
+         "options[0].score", "0〜1の数値"),
+        (lambda d: d["sections"][0]["questions"][1].pop("options"), "smp.main.any", "options", "2つ以上"),
+        (lambda d: d["sections"][0]["questions"].append(copy.deepcopy(q0(d))), "smp.main.nda", "id", "重複しています"),
+        (lambda d: q0(d).update(type="text", must_pass=True), "smp.main.nda", "must_pass", "yesno・single・multi の設問だけ"),
+        (lambda d: q0(d).update(type="group"), "smp.main.nda", "fields", "fields）を1つ以上"),
     ],
 )
 def test_validator_names_file_question_and_field(tmp_path, change, qid, fieldname, message):
@@ -354,7 +354,7 @@ def test_validator_error_format_matches_the_documented_example(tmp_path, monkeyp
     (tmp_path / "questionnaires").mkdir()
     write(tmp_path / "questionnaires", mutate(lambda d: q0(d).update(weight=-1)))
     errors = check_all("questionnaires")
-    assert errors == ["questionnaires/sample.yaml: smp.main.nda: weight: must be a number ≥ 0"]
+    assert errors == ["questionnaires/sample.yaml: smp.main.nda: weight: 0以上の数値にしてください。"]
 
 
 def test_validator_reports_every_error_at_once(tmp_path):
@@ -365,7 +365,7 @@ def test_validator_reports_every_error_at_once(tmp_path):
     with pytest.raises(DefinitionError) as exc:
         load_questionnaire(write(tmp_path, mutate(change)))
     text = "\n".join(exc.value.errors)
-    assert "kind: must be one of" in text and "weight:" in text and "type:" in text
+    assert "kind: 次のいずれかにしてください" in text and "weight:" in text and "type:" in text
 
 
 def test_group_field_errors_name_the_field(tmp_path):
@@ -377,20 +377,20 @@ def test_group_field_errors_name_the_field(tmp_path):
         load_questionnaire(write(tmp_path, mutate(change)))
     text = "\n".join(exc.value.errors)
     assert "smp.main.nda.fields[0] (Name): id:" in text
-    assert "n: type: must be one of" in text
+    assert "n: type: 次のいずれかにしてください" in text
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
     path = write(tmp_path, "id: sample\nkind: outsourcing\nsections: [\n  - id: x\n")
     with pytest.raises(DefinitionError) as exc:
         load_questionnaire(path)
-    assert exc.value.errors[0].startswith(f"{path}: line ")
-    assert "YAML syntax error" in exc.value.errors[0]
+    assert exc.value.errors[0].startswith(f"{path}: 4行目: ")
+    assert "YAMLの書き方に誤りがあります" in exc.value.errors[0]
 
 
 def test_file_name_must_match_id(tmp_path):
     path = write(tmp_path, MINIMAL, name="other")
-    with pytest.raises(DefinitionError, match="must match the file name"):
+    with pytest.raises(DefinitionError, match="ファイル名"):
         load_questionnaire(path)
 
 
@@ -401,7 +401,7 @@ def test_shown_when_controller_must_be_unweighted(tmp_path):
 
     with pytest.raises(DefinitionError) as exc:
         load_questionnaire(write(tmp_path, mutate(change)))
-    assert any("smp.main.nda: shown_when:" in e and "weight 0" in e for e in exc.value.errors)
+    assert any("smp.main.nda: shown_when:" in e and "weight を0" in e for e in exc.value.errors)
 
 
 def test_load_all_lists_errors_from_every_file_and_cross_file_duplicates(tmp_path):
@@ -411,7 +411,7 @@ def test_load_all_lists_errors_from_every_file_and_cross_file_duplicates(tmp_pat
     errors = check_all(tmp_path)
     assert any("bad.yaml: smp.main.nda: weight:" in e for e in errors)
     assert any(
-        "sample.yaml: smp.main.nda: id: question id also used in" in e and e.endswith("copy.yaml")
+        "sample.yaml: smp.main.nda: id: 同じ設問IDが" in e and "copy.yaml でも使われています" in e
         for e in errors
     )
     with pytest.raises(DefinitionError) as exc:
@@ -622,7 +622,7 @@ def test_cmd_check(capsys, tmp_path):
     assert capsys.readouterr().out.strip() == f"OK: {len(list(BANKS.glob('*.yaml')))} definitions"
     write(tmp_path, mutate(lambda d: q0(d).update(weight=-1)))
     assert cli.cmd_check(tmp_path) == 1
-    assert "smp.main.nda: weight: must be a number ≥ 0" in capsys.readouterr().out
+    assert "smp.main.nda: weight: 0以上の数値にしてください。" in capsys.readouterr().out
 
 
 def test_cmd_list_json(capsys, banks):
@@ -655,7 +655,7 @@ def test_shown_when_forms_parse_to_one_shape(tmp_path):
         assert q.questions()[0].shown_when == {"smp.main.any": ["yes"]}
         versions.add(q.version)
     assert len(versions) == 1
-    with pytest.raises(DefinitionError, match="one question only"):
+    with pytest.raises(DefinitionError, match="1つだけ"):
         load_questionnaire(write(tmp_path, mutate(lambda d: q0(d).update(shown_when={"a.b": "x", "c.d": "y"}))))
 
 

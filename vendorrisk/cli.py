@@ -14,6 +14,7 @@ from sqlalchemy import select
 from .cli_audit import audit_cli
 from .cli_backup import backup_command, restore_command
 from .cli_jobs import annex_issue_all, jobs_cli, worker_command
+from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
 
@@ -266,3 +267,4 @@ main.add_command(check_pdf)
 main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(worker_command)
+questionnaires_cli.add_command(schema_command)

@@ -28,13 +28,13 @@ def duplicate_ids(sections: tuple[Section, ...]) -> Iterator[Problem]:
         seen_sections.add(s.id)
         for q in s.questions:
             if q.id in seen_questions:
-                yield q.id, "id", "duplicate question id"
+                yield q.id, "id", "設問IDが重複しています。"
             seen_questions.add(q.id)
 
 
 def _shown_when_target_problem(q: Question, target: Question | None, target_id: str) -> str | None:
     if target is None:
-        return f"refers to unknown question '{target_id}'"
+        return f"存在しない設問「{target_id}」を参照しています。"
     if target.id == q.id:
         return "自分自身は参照できません"
     if target.type not in CHOICE_TYPES:
@@ -63,9 +63,9 @@ def _shown_when_problems(q: Question, by_id: dict[str, Question]) -> Iterator[st
     valid = [o.value for o in ANSWER_TYPES[target.type].choices(target)]
     for v in values:
         if v not in valid:
-            yield f"'{v}' is not an answer of '{target.id}' ({', '.join(valid)})"
+            yield f"「{v}」は設問「{target.id}」の回答にありません（{'、'.join(valid)}）。"
     if target.weight != 0 or target.must_pass:
-        yield f"'{target.id}' controls other questions, so it must have weight 0 and not be must-pass"
+        yield f"「{target.id}」はほかの設問の表示を切り替えるため、weight を0にし、must_pass にしないでください。"
     if _is_circular(q, by_id):
         yield "shown_when の参照が循環しています"
 

@@ -1,13 +1,10 @@
 """Turn pydantic's validation errors into lines an author can act on.
 
 Each line names the file, the question (or section) and the field:
-``questionnaires/sample.yaml: smp.main.nda: weight: must be a number ≥ 0``.  A question whose id
+``questionnaires/sample.yaml: smp.main.nda: weight: 0以上の数値にしてください。``.  A question whose id
 is itself broken is named by its position, ``smp.main.questions[2] (Bad Id)``.
 
-Wording: messages are Japanese, except the handful whose English wording authors already know and
-the test suite asserts (``must be a number ≥ 0``, ``must be one of …``, ``is required``, ``unknown
-key(s)``, ``unknown condition``, ``must be true or false``, ``1..3``, ``between 0 and 1``, …); they
-are kept as they were until those expectations are changed.  pydantic's own error types are
+Wording: every message is Japanese and says what to write; pydantic's own error types are
 translated through ``BY_TYPE``.
 """
 
@@ -21,34 +18,34 @@ from pydantic import ValidationError
 
 from .terms import APPLIES_KEYS, FIELD_ID_RE, QUESTION_ID_RE
 
-_TRUE_OR_FALSE = "must be true or false"
+_TRUE_OR_FALSE = "true か false で書いてください。"
 #: Messages for a field whatever pydantic found wrong with it.
 BY_FIELD: dict[str, str] = {
-    "weight": "must be a number ≥ 0",
+    "weight": "0以上の数値にしてください。",
     "required": _TRUE_OR_FALSE,
     "must_pass": _TRUE_OR_FALSE,
     "na_allowed": _TRUE_OR_FALSE,
     "personal_data": _TRUE_OR_FALSE,
     "my_number": _TRUE_OR_FALSE,
-    "confidentiality_min": "must be an integer 1..3",
-    "confidentiality_max": "must be an integer 1..3",
-    "deadline_days": "must be an integer of days 0..3650",
-    "score": "must be a number between 0 and 1",
+    "confidentiality_min": "1〜3の整数にしてください。",
+    "confidentiality_max": "1〜3の整数にしてください。",
+    "deadline_days": "0〜3650の整数（日数）にしてください。",
+    "score": "0〜1の数値にしてください。",
 }
 #: Messages for a field and one kind of error.
 BY_FIELD_AND_TYPE: dict[tuple[str, str], str] = {
-    ("text", "missing"): "is required ({ja, en})",
-    ("title", "missing"): "is required ({ja, en})",
-    ("options", "too_short"): "must be a list of at least 2 options",
+    ("text", "missing"): "必須です（ja: 日本語、en: 英語）。",
+    ("title", "missing"): "必須です（ja: 日本語、en: 英語）。",
+    ("options", "too_short"): "選択肢を2つ以上のリストで書いてください。",
     ("sections", "too_short"): "1つ以上必要です。",
     ("questions", "too_short"): "1つ以上必要です。",
-    ("fields", "too_short"): "a group needs a non-empty list of fields",
+    ("fields", "too_short"): "group には項目（fields）を1つ以上書いてください。",
     ("guideline", "missing"): "必須です（例：対策基準 8.1(2)）",
 }
 #: pydantic's error types, in Japanese.
 BY_TYPE: dict[str, str] = {
     "missing": "必須の項目です。",
-    "literal_error": "must be one of {expected}",
+    "literal_error": "次のいずれかにしてください：{expected}",
     "string_type": "文字列で書いてください。",
     "list_type": "リスト（- で始まる行、または [..]）で書いてください。",
     "dict_type": "キーと値の組（マッピング）で書いてください。",
@@ -62,7 +59,7 @@ BY_TYPE: dict[str, str] = {
     "less_than_equal": "{le} 以下にしてください。",
     "too_short": "{min_length} 個以上必要です。",
     "string_pattern_mismatch": "形式が正しくありません（{pattern}）。",
-    "extra_forbidden": "unknown key(s): {key}",
+    "extra_forbidden": "使えないキーです：{key}",
 }
 
 
@@ -112,10 +109,10 @@ def _message(err: Mapping[str, Any], parts: list) -> tuple[list, str]:
     if kind == "extra_forbidden":
         *parent, key = parts
         if parent and parent[-1] == "applies_when":
-            return parts, f"unknown condition (allowed: {', '.join(APPLIES_KEYS)})"
+            return parts, f"使えない条件です（使える条件：{'、'.join(APPLIES_KEYS)}）"
         if parent and parent[-1] in ("text", "help", "title", "description", "label", "finding", "remediation"):
             return parent, f"言語のキー {key} は使えません（ja・en のみ）"
-        return parent, f"unknown key(s): {key}"
+        return parent, f"使えないキーです：{key}"
     names = [p for p in parts if isinstance(p, str)]
     last = names[-1] if names else ""
     message = BY_FIELD_AND_TYPE.get((last, kind)) or BY_FIELD.get(last)

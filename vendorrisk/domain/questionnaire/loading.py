@@ -82,9 +82,9 @@ def _read_yaml(path: Path, source: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
+        where = f"{mark.line + 1}行目: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise DefinitionError([f"{source}: {where}YAML syntax error: {problem}"]) from None
+        raise DefinitionError([f"{source}: {where}YAMLの書き方に誤りがあります：{problem}"]) from None
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
@@ -92,7 +92,7 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
     source = _display_path(path)
     q = parse_definition(_read_yaml(path, source), source)
     if q.id != path.stem:
-        raise DefinitionError([f"{source}: id: '{q.id}' must match the file name '{path.stem}'"])
+        raise DefinitionError([f"{source}: id: 「{q.id}」はファイル名「{path.stem}」と同じにしてください。"])
     return q
 
 
@@ -121,7 +121,7 @@ class _Registry:
             self.owner_of_section[s.id] = src
         for qq in q.questions():
             if qq.id in self.owner_of_question:
-                self.errors.append(f"{src}: {qq.id}: id: question id also used in {self.owner_of_question[qq.id]}")
+                self.errors.append(f"{src}: {qq.id}: id: 同じ設問IDが {self.owner_of_question[qq.id]} でも使われています。")
             self.owner_of_question[qq.id] = src
         self.result[q.id] = q
 

@@ -186,12 +186,12 @@ def _shown_when_pair(raw: dict) -> tuple[Any, Any]:
     if "question" in raw:
         unknown = set(raw) - {"question", "equals", "in"}
         if unknown:
-            raise rule_error("", f"unknown key(s): {', '.join(sorted(unknown))}（question・equals・in のみ）")
+            raise rule_error("", f"使えないキーです：{', '.join(sorted(unknown))}（question・equals・in のみ）")
         if not isinstance(raw["question"], str) or ("equals" in raw) == ("in" in raw):
             raise rule_error("", _SHOWN_WHEN_USAGE)
         return raw["question"], [raw["equals"]] if "equals" in raw else raw["in"]
     if len(raw) != 1:
-        raise rule_error("", "may depend on one question only")
+        raise rule_error("", "条件にできる設問は1つだけです。")
     ((target, values),) = raw.items()
     return target, values if isinstance(values, list) else [values]
 
@@ -222,7 +222,7 @@ def _check_keys(value: Any, allowed: tuple[str, ...], what: str) -> list[str]:
         raise rule_error("", f"{what}のリストにしてください")
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        raise rule_error("", f"unknown article key '{unknown[0]}' (see ANNEX_ARTICLE_KEYS)")
+        raise rule_error("", f"特記事項の条項にないキー「{unknown[0]}」です（ANNEX_ARTICLE_KEYS を参照）。")
     return list(dict.fromkeys(values))
 
 
@@ -257,7 +257,7 @@ class _QuestionBase(_Spec):
     def _check_options(self, qtype: str) -> None:
         if qtype in ("single", "multi"):
             if self.options is None or len(self.options) < 2:
-                raise rule_error("options", "must be a list of at least 2 options")
+                raise rule_error("options", "選択肢を2つ以上のリストで書いてください。")
         elif self.options is not None:
             raise rule_error("options", f"種別 {qtype} では options は使えません")
 
@@ -265,9 +265,9 @@ class _QuestionBase(_Spec):
         if not self.must_pass:
             return
         if not self.required:
-            raise rule_error("must_pass", "a must-pass question must also be required")
+            raise rule_error("must_pass", "must_pass の設問は required にもしてください。")
         if qtype not in CHOICE_TYPES:
-            raise rule_error("must_pass", "only yesno/single/multi questions can be must-pass")
+            raise rule_error("must_pass", "must_pass にできるのは yesno・single・multi の設問だけです。")
         if self.na_allowed:
             raise rule_error("na_allowed", "必須合格の設問では「該当なし」を許可できません")
         if weight <= 0:
@@ -383,7 +383,7 @@ class QuestionSpec(_QuestionBase):
     def _check_fields(self) -> None:
         if self.type == "group":
             if self.fields is None:
-                raise rule_error("fields", "a group needs a non-empty list of fields")
+                raise rule_error("fields", "group には項目（fields）を1つ以上書いてください。")
             ids = [f.id for f in self.fields]
             for dup in sorted({i for i in ids if ids.count(i) > 1}):
                 raise rule_error("fields", f"項目ID '{dup}' が重複しています")
