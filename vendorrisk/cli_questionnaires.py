@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,12 +53,19 @@ def cmd_check(directory) -> int:
     return 0
 
 
-def cmd_list(directory, as_json: bool) -> int:
+def _load_or_report(directory: Any) -> dict[str, Any] | None:
+    """Every definition, or None after printing each error line (the command then exits 1)."""
     try:
-        all_q = load_all(directory)
+        return load_all(directory)
     except DefinitionError as e:
         for msg in e.errors:
             print(msg)
+        return None
+
+
+def cmd_list(directory, as_json: bool) -> int:
+    all_q = _load_or_report(directory)
+    if all_q is None:
         return 1
     rows = [
         {
@@ -80,11 +88,8 @@ def cmd_list(directory, as_json: bool) -> int:
 def cmd_trace(directory, obligation_keys: list[str], as_json: bool) -> int:
     """Map the organisation's clause obligations to the questions covering them.  Exit 1 when a
     key is not covered by any question."""
-    try:
-        all_q = load_all(directory)
-    except DefinitionError as e:
-        for msg in e.errors:
-            print(msg)
+    all_q = _load_or_report(directory)
+    if all_q is None:
         return 1
     traced = trace(all_q, list(obligation_keys))
     missing = uncovered(traced)

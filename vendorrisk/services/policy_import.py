@@ -138,12 +138,12 @@ def read_upload(data: bytes, filename: str) -> tuple[SourceText, ParsedPolicy]:
     return source, parse_policy_source(source)
 
 
-def create_draft(data: bytes, filename: str, *, owner: Organisation, slug: str, user: User | None) -> PolicyEdition:
-    source, parsed = read_upload(data, filename)
-    target = db.session.scalar(select(Organisation).filter_by(slug=slug))
-    edition = PolicyEdition(
-        organisation_id=target.id if target else None,
-        owner_organisation_id=owner.id,
+def _draft_edition(data: bytes, filename: str, source: Any, parsed: Any, *, fields: dict[str, Any], slug: str,
+                   organisation_id: int | None, owner_id: int, user: User | None) -> PolicyEdition:
+    """A draft edition of what was read from `data` (the review page shows it before it is used)."""
+    return PolicyEdition(
+        organisation_id=organisation_id,
+        owner_organisation_id=owner_id,
         slug=slug,
         state="draft",
         source_filename=filename[:255],
@@ -151,11 +151,20 @@ def create_draft(data: bytes, filename: str, *, owner: Organisation, slug: str, 
         source_sha256=hashlib.sha256(data).hexdigest(),
         source_text=source.text,
         parsed=parsed.to_review_json(),
-        fields=fields_from_parsed(parsed),
+        fields=fields,
         confidence=parsed.confidence,
         warnings=list(parsed.warnings),
         corrections=[],
         uploaded_by_id=user.id if user else None,
+    )
+
+
+def create_draft(data: bytes, filename: str, *, owner: Organisation, slug: str, user: User | None) -> PolicyEdition:
+    source, parsed = read_upload(data, filename)
+    target = db.session.scalar(select(Organisation).filter_by(slug=slug))
+    edition = _draft_edition(
+        data, filename, source, parsed, fields=fields_from_parsed(parsed), slug=slug,
+        organisation_id=target.id if target else None, owner_id=owner.id, user=user,
     )
     db.session.add(edition)
     db.session.flush()
@@ -338,20 +347,9 @@ def record_direct_import(
     org: Organisation, parsed: ParsedPolicy, source: SourceText, filename: str, data: bytes
 ) -> PolicyEdition:
     """An import from the command line (no review step) still becomes the edition in force."""
-    edition = PolicyEdition(
-        organisation_id=org.id,
-        owner_organisation_id=org.id,
-        slug=org.slug,
-        state="draft",
-        source_filename=filename[:255],
-        source_format=source.format,
-        source_sha256=hashlib.sha256(data).hexdigest(),
-        source_text=source.text,
-        parsed=parsed.to_review_json(),
-        fields=fields_from_organisation(org),
-        confidence=parsed.confidence,
-        warnings=list(parsed.warnings),
-        corrections=[],
+    edition = _draft_edition(
+        data, filename, source, parsed, fields=fields_from_organisation(org), slug=org.slug,
+        organisation_id=org.id, owner_id=org.id, user=None,
     )
     db.session.add(edition)
     _make_current(edition, org, None)

@@ -121,7 +121,8 @@ class _Registry:
             self.owner_of_section[s.id] = src
         for qq in q.questions():
             if qq.id in self.owner_of_question:
-                self.errors.append(f"{src}: {qq.id}: id: 同じ設問IDが {self.owner_of_question[qq.id]} でも使われています。")
+                other = self.owner_of_question[qq.id]
+                self.errors.append(f"{src}: {qq.id}: id: 同じ設問IDが {other} でも使われています。")
             self.owner_of_question[qq.id] = src
         self.result[q.id] = q
 
