@@ -81,8 +81,7 @@ def test_keys_are_issued_once_stored_hashed_and_revocable(app, client, seed, log
     assert client.get("/admin/api-keys/").status_code == 403
 
 
-def test_write_key_registers_invites_and_reads_results(app, seed):
-    eid = approve_through_services(app, seed, kind="outsourcing")
+def test_write_key_registers_and_invites(app, seed):
     secret = _key_for(app, "tamana-city", "write")
     api = app.test_client()
 
@@ -118,6 +117,15 @@ def test_write_key_registers_invites_and_reads_results(app, seed):
     assert r.status_code == 200 and r.json["state"] == "revoked"
     assert api.post(f"/api/v1/invitations/{inv_id}/revoke", headers=_h(secret)).status_code == 409
 
+    # The revoked invitation put API-2027-001 back to 下書き.
+    filtered = api.get("/api/v1/engagements?kind=cloud&state=draft", headers=_h(secret)).json
+    assert {e["reference"] for e in filtered["items"]} == {"CLD-1", "API-2027-001"}
+
+
+def test_results_documents_audit_and_bad_requests(app, seed):
+    eid = approve_through_services(app, seed, kind="outsourcing")
+    secret = _key_for(app, "tamana-city", "write")
+    api = app.test_client()
     result = api.get(f"/api/v1/engagements/{eid}/assessment", headers=_h(secret)).json
     assert result["decision"] == "approved" and result["rating"] in ("pass", "conditional")
     annexes = api.get(f"/api/v1/engagements/{eid}/annexes", headers=_h(secret)).json
@@ -128,9 +136,6 @@ def test_write_key_registers_invites_and_reads_results(app, seed):
     events = api.get("/api/v1/audit-events?action=annex.download", headers=_h(secret)).json
     assert events["total"] == 1 and events["items"][0]["actor"].startswith("api_key:")
 
-    filtered = api.get("/api/v1/engagements?kind=cloud&state=draft", headers=_h(secret)).json
-    # The revoked invitation put API-2027-001 back to 下書き.
-    assert {e["reference"] for e in filtered["items"]} == {"CLD-1", "API-2027-001"}
     assert api.get("/api/v1/engagements?per_page=1000", headers=_h(secret)).status_code == 422
     assert api.post("/api/v1/vendors", data="name=x", headers=_h(secret)).status_code == 415
     assert api.get("/api/v1/vendors/99999999999999999999", headers=_h(secret)).status_code == 404
