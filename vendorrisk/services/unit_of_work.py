@@ -76,16 +76,26 @@ def wrote(session: Session | None = None) -> bool:
     return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
+def complete() -> None:
+    """Commit the current unit of work, then hand over the jobs it asked for."""
+    db.session.commit()
+    dispatch_jobs()
+
+
+def abandon() -> None:
+    """Roll the current unit of work back (its after-rollback work runs)."""
+    db.session.rollback()
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """Commit once when the block ends, roll back on any exception (CLI commands, the demo)."""
     try:
         yield db.session()
-        db.session.commit()
     except BaseException:
-        db.session.rollback()
+        abandon()
         raise
-    dispatch_jobs()
+    complete()
 
 
 def dispatch_jobs() -> None:

@@ -24,8 +24,7 @@ from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..services.unit_of_work import dispatch_jobs, wrote
+from ..services.unit_of_work import abandon, complete, wrote
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,18 +94,16 @@ def run_in_unit_of_work(dispatch: Callable[[], ResponseReturnValue]) -> Response
     try:
         rv = dispatch()
         if isinstance(rv, RenderAfterCommit):
-            db.session.commit()
-            dispatch_jobs()
+            complete()
             return rv.render()
         response = current_app.make_response(rv)
         if _should_commit(response):
-            db.session.commit()
-            dispatch_jobs()
+            complete()
         else:
-            db.session.rollback()
+            abandon()
         return response
     except BaseException:
-        db.session.rollback()
+        abandon()
         raise
 
 
