@@ -1071,6 +1071,13 @@ def _upload(client, data: bytes, filename: str, slug: str = ""):
     return client.post("/admin/policy", data=body.getvalue(), content_type=f"multipart/form-data; boundary={boundary}")
 
 
+def _upload_and_accept(client, data: bytes, filename: str, slug: str = ""):
+    """Upload a policy, then accept what was read on the review page (the confirm-before-use flow)."""
+    r = _upload(client, data, filename, slug)
+    assert r.status_code == 302 and "/admin/policy/editions/" in r.headers["Location"], r.status_code
+    return client.post(r.headers["Location"].split("?")[0] + "/accept")
+
+
 def test_policy_over_five_megabytes_is_refused_with_a_message(app, client, seed, login):
     login(seed.users["admin"])
     r = _upload(client, b"a" * (5 * 1024 * 1024 + 10), "big.txt")
@@ -1100,14 +1107,14 @@ def test_policy_cp932_with_md_name_and_invalid_bytes(app, client, seed, login):
 
     login(seed.users["admin"])
     text = (POLICIES_DIR / "tamana-city.txt").read_text(encoding="utf-8")
-    r = _upload(client, text.encode("cp932", errors="replace"), "方針.md")
+    r = _upload_and_accept(client, text.encode("cp932", errors="replace"), "方針.md")
     assert r.status_code == 302
     # Bytes that are neither UTF-8 nor CP932.
     r = _upload(client, b"\xff\xfe\xfd\x80\x81" * 100, "bad.md")
     assert r.status_code == 400
     assert "入力内容に問題があります" in r.get_data(as_text=True)
     # NUL bytes in a text file.
-    r = _upload(client, text.encode("utf-8").replace("玉名市".encode(), "玉名\x00市".encode(), 1), "nul.txt")
+    r = _upload_and_accept(client, text.encode("utf-8").replace("玉名市".encode(), "玉名\x00市".encode(), 1), "nul.txt")
     assert r.status_code == 302
     with app.app_context():
         assert "\x00" not in db.session.scalar(select(Organisation).filter_by(slug="tamana-city")).policy_text
@@ -1119,7 +1126,7 @@ def test_policy_with_markup_in_the_organisation_name_is_escaped(app, client, see
     login(seed.users["admin"])
     text = (POLICIES_DIR / "tamana-city.txt").read_text(encoding="utf-8")
     hostile = text.replace("玉名市", f"玉名市{SCRIPT}")
-    r = _upload(client, hostile.encode("utf-8"), "x.txt", slug="hostile-city")
+    r = _upload_and_accept(client, hostile.encode("utf-8"), "x.txt", slug="hostile-city")
     assert r.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Organisation.id).filter_by(slug="hostile-city")) is not None

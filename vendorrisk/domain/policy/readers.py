@@ -102,9 +102,10 @@ def decode_text(data: bytes, preferred: str | None = None) -> str:
 
 
 def _looks_binary(text: str) -> bool:
+    """Many control characters: not a text file. A stray NUL in a real policy is removed, not refused."""
     sample = text[:20000]
     controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f")
-    return "\x00" in sample or controls > max(8, len(sample) // 100)
+    return controls > max(8, len(sample) // 100)
 
 
 # ---------------------------------------------------------------------------
