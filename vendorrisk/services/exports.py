@@ -56,7 +56,7 @@ def _engagement_rows(rows: Iterable[EngagementRow]) -> Iterator[list[Any]]:
             e.personal_data, e.my_number, e.state_label,
             row.due.astimezone(JST).date() if row.due else None,
             "期限切れ" if row.overdue else "",
-            row.progress.label if row.progress else ("提出済み" if row.invitation else "未送信"),
+            row.progress.label if row.progress else PROGRESS_BY_STATE.get(e.state, ""),
             a["rating_ja"] if a else "", a["score"] if a else None,
             RISK_LABELS.get(a["inherent_risk"], "") if a else "",
             {"approved": "承認", "rejected": "差戻し"}.get(a["decision"] or "", "") if a else "",
@@ -64,6 +64,7 @@ def _engagement_rows(rows: Iterable[EngagementRow]) -> Iterator[list[Any]]:
         ]
 
 
+PROGRESS_BY_STATE = {"draft": "未送信", "submitted": "提出済み", "approved": "提出済み", "rejected": "差戻し"}
 ENGAGEMENT_HEADERS = [
     "案件番号", "件名", "事業者名", "法人番号", "種別", "機密性", "完全性", "可用性", "個人情報", "マイナンバー",
     "状態", "回答期限", "期限切れ", "回答状況", "評価", "点数", "固有リスク", "判定", "契約期間（開始）",
@@ -155,10 +156,10 @@ def _finding_rows(organisation_id: int, query: ListQuery) -> Iterator[list[Any]]
         by_id = {r.engagement.id: r for r in chunk if r.assessment is not None}
         if not by_id:
             continue
-        results = dict(db.session.execute(
+        results: dict[int, Any] = dict(db.session.execute(
             select(Assessment.id, Assessment.result)
             .where(Assessment.id.in_([r.assessment["id"] for r in by_id.values() if r.assessment]))
-        ).tuples().all())
+        ).all())
         for row in by_id.values():
             assert row.assessment is not None
             for f in (results.get(row.assessment["id"]) or {}).get("findings", []):

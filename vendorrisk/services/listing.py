@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, String, and_, case, cast, exists, func, or_, select
@@ -165,20 +166,20 @@ class EngagementRow:
     annexes: list[Annex] = field(default_factory=list)
     now: dt.datetime = field(default_factory=utcnow)
 
-    @property
+    @cached_property
     def due(self) -> dt.datetime | None:
         inv = self.invitation
         return inv.expires_at if inv is not None and inv.state == "open" else None
 
-    @property
+    @cached_property
     def overdue(self) -> bool:
         return self.due is not None and self.due < self.now
 
-    @property
+    @cached_property
     def due_soon(self) -> bool:
         return self.due is not None and not self.overdue and self.due < self.now + dt.timedelta(days=DUE_SOON_DAYS)
 
-    @property
+    @cached_property
     def due_label(self) -> str:
         return long_date(self.due) if self.due else ""
 
@@ -222,18 +223,16 @@ def _engagement_search(text: str) -> ColumnElement[bool]:
     return or_(*terms)
 
 
-def _current_invitation_ids() -> Any:
-    """Each engagement's current invitation: the newest one not revoked."""
-    return (
-        select(Invitation.engagement_id.label("engagement_id"), func.max(Invitation.id).label("invitation_id"))
-        .where(Invitation.state != "revoked").group_by(Invitation.engagement_id).subquery()
-    )
+def _open_invitation_join() -> ColumnElement[bool]:
+    """The engagement's open invitation: sending a new one revokes the open one
+    (services.invitations.send_invitation), so there is at most one and the join adds no rows."""
+    return and_(Invitation.engagement_id == Engagement.id, Invitation.state == "open")
 
 
-def _latest_assessment_ids() -> Any:
+def _latest_assessment_ids(engagement_ids: list[int]) -> Any:
     return (
         select(Assessment.engagement_id.label("engagement_id"), func.max(Assessment.id).label("assessment_id"))
-        .group_by(Assessment.engagement_id).subquery()
+        .where(Assessment.engagement_id.in_(engagement_ids)).group_by(Assessment.engagement_id).subquery()
     )
 
 
@@ -260,14 +259,27 @@ def _engagement_filters(query: ListQuery, now: dt.datetime) -> list[ColumnElemen
 
 
 def _base_engagements(organisation_id: int, query: ListQuery, now: dt.datetime) -> Select[Any]:
-    current = _current_invitation_ids()
+    """The ids of the matching engagements (narrow rows: sorting and counting stay cheap)."""
     return (
-        select(Engagement, Invitation)
+        select(Engagement.id)
         .join(Engagement.vendor)
-        .outerjoin(current, current.c.engagement_id == Engagement.id)
-        .outerjoin(Invitation, Invitation.id == current.c.invitation_id)
+        .outerjoin(Invitation, _open_invitation_join())
         .where(Engagement.organisation_id == organisation_id, *_engagement_filters(query, now))
     )
+
+
+def _engagement_rows(ids: list[int], now: dt.datetime) -> list[EngagementRow]:
+    """The page's engagements with their vendor and open invitation, in the order of `ids`."""
+    if not ids:
+        return []
+    loaded = {
+        e.id: EngagementRow(engagement=e, invitation=inv, now=now)
+        for e, inv in db.session.execute(
+            select(Engagement, Invitation).join(Engagement.vendor).outerjoin(Invitation, _open_invitation_join())
+            .where(Engagement.id.in_(ids)).options(contains_eager(Engagement.vendor))
+        )
+    }
+    return [loaded[i] for i in ids if i in loaded]
 
 
 def _engagement_order(sort: str) -> list[Any]:
@@ -280,80 +292,77 @@ def _engagement_order(sort: str) -> list[Any]:
     if sort == "vendor":
         return [Vendor.name, Engagement.id]
     # Overdue and due soon first: open invitations by their deadline, then the rest, newest first.
-    due = case((Invitation.state == "open", Invitation.expires_at), else_=None)
-    return [case((due.is_(None), 1), else_=0), due, Engagement.id.desc()]
+    return [case((Invitation.id.is_(None), 1), else_=0), Invitation.expires_at, Engagement.id.desc()]
 
 
-def _paged(statement: Select[Any], query: ListQuery) -> tuple[int, Select[Any], int]:
+def _paged(statement: Select[Any], query: ListQuery) -> tuple[int, list[Any], int]:
+    """(total, the ids on the page, the page number clamped to the last page)."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     pages = max(1, -(-total // query.per_page))
     page = min(query.page, pages)
-    return total, statement.limit(query.per_page).offset((page - 1) * query.per_page), page
+    ids = list(db.session.scalars(statement.limit(query.per_page).offset((page - 1) * query.per_page)))
+    return total, ids, page
 
 
 # --- engagements and the review queue ---------------------------------------------------------
 
 
 def engagement_page(organisation_id: int, query: ListQuery) -> Page:
-    """The dashboard: engagements filtered, sorted and paged, each with its current invitation,
-    the contractor's progress on an open one, and the latest assessment."""
+    """The dashboard: engagements filtered, sorted and paged, each with its open invitation, the
+    contractor's progress on it, and the latest assessment."""
     now = utcnow()
-    statement = _base_engagements(organisation_id, query, now).options(contains_eager(Engagement.vendor))
-    total, statement, page = _paged(statement.order_by(*_engagement_order(query.sort)), query)
-    rows = [EngagementRow(engagement=e, invitation=inv, now=now) for e, inv in db.session.execute(statement)]
+    statement = _base_engagements(organisation_id, query, now).order_by(*_engagement_order(query.sort))
+    total, ids, page = _paged(statement, query)
+    rows = _engagement_rows(ids, now)
     _attach_assessments(rows)
     _attach_progress(rows)
     return Page(rows, total, page, query.per_page)
 
 
+def _undecided_join() -> ColumnElement[bool]:
+    """A submitted engagement's assessment awaiting a decision (one per submission, and a new
+    submission needs the previous one decided first: at most one)."""
+    return and_(Assessment.engagement_id == Engagement.id, Assessment.decision.is_(None))
+
+
 def review_queue_page(organisation_id: int, query: ListQuery) -> Page:
-    """審査待ち: submitted engagements whose latest assessment awaits a decision, oldest first."""
+    """審査待ち: submitted engagements whose assessment awaits a decision, oldest first."""
     now = utcnow()
-    latest = _latest_assessment_ids()
     statement = (
         _base_engagements(organisation_id, dataclasses.replace(query, state="submitted"), now)
-        .join(latest, latest.c.engagement_id == Engagement.id)
-        .join(Assessment, Assessment.id == latest.c.assessment_id)
-        .where(Assessment.decision.is_(None))
-        .options(contains_eager(Engagement.vendor))
+        .join(Assessment, _undecided_join())
     )
     if query.rating:
         statement = statement.where(Assessment.rating == query.rating)
     if query.risk:
         statement = statement.where(Assessment.inherent_risk == query.risk)
     risk_rank = case({"high": 0, "medium": 1, "low": 2}, value=Assessment.inherent_risk, else_=3)
-    order = {
+    orders: dict[str, list[Any]] = {
         "waiting": [Assessment.created_at, Assessment.id],
         "risk": [risk_rank, Assessment.created_at],
         "score": [Assessment.score, Assessment.created_at],
         "reference": [Engagement.reference],
-    }[query.sort]
-    total, statement, page = _paged(statement.order_by(*order), query)
-    rows = [EngagementRow(engagement=e, invitation=inv, now=now) for e, inv in db.session.execute(statement)]
+    }
+    order = orders[query.sort]
+    total, ids, page = _paged(statement.order_by(*order), query)
+    rows = _engagement_rows(ids, now)
     _attach_assessments(rows)
     return Page(rows, total, page, query.per_page)
 
 
 def review_queue_count(organisation_id: int) -> int:
-    return len(review_queue_ids(organisation_id))
-
-
-def review_queue_ids(organisation_id: int) -> list[int]:
-    latest = _latest_assessment_ids()
-    return list(db.session.scalars(
-        select(Engagement.id).join(latest, latest.c.engagement_id == Engagement.id)
-        .join(Assessment, Assessment.id == latest.c.assessment_id)
-        .where(Engagement.organisation_id == organisation_id, Engagement.state == "submitted",
-               Assessment.decision.is_(None))
-    ))
+    return db.session.scalar(
+        select(func.count(Engagement.id)).join(Assessment, _undecided_join())
+        .where(Engagement.organisation_id == organisation_id, Engagement.state == "submitted")
+    ) or 0
 
 
 def _attach_assessments(rows: list[EngagementRow]) -> None:
     """The latest assessment of each row's engagement, in one query (small columns only)."""
     if not rows:
         return
-    latest = _latest_assessment_ids()
     by_engagement = {r.engagement.id: r for r in rows}
+    latest = _latest_assessment_ids(list(by_engagement))
     for item in db.session.execute(
         select(Assessment.engagement_id, Assessment.id, Assessment.score, Assessment.rating,
                Assessment.inherent_risk, Assessment.decision, Assessment.created_at)
@@ -396,6 +405,26 @@ def _questionnaires_by_invitation(invitation_ids: list[int]) -> dict[int, list[q
     return out
 
 
+# (questionnaire versions, engagement profile) → its applicable questions; a handful of combinations
+# repeat over a whole list. Keyed by content hashes, so it never goes stale.
+_APPLICABLE: dict[tuple[Any, ...], tuple[list[qdef.Question], dict[str, qdef.Question]]] = {}
+
+
+def _visible(questionnaires: list[qdef.Questionnaire], answers: dict[str, Any],
+             profile: dict[str, Any]) -> list[qdef.Question]:
+    """As `domain.questionnaire.visible_questions`, with the applicable questions cached."""
+    key = (tuple(q.version for q in questionnaires),
+           tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in profile.items())))
+    if key not in _APPLICABLE:
+        if len(_APPLICABLE) > 1024:
+            _APPLICABLE.clear()
+        by_id = {q.id: q for qn in questionnaires for q in qn.questions()}
+        _APPLICABLE[key] = ([q for qn in questionnaires for q in qn.applicable(profile)], by_id)
+    applicable, by_id = _APPLICABLE[key]
+    return [q for q in applicable
+            if qdef.shown_when_target(q) is None or qdef.is_shown(q, answers, by_id, profile)]
+
+
 def _attach_progress(rows: list[EngagementRow]) -> None:
     """「5/8 項目・最終保存 12月3日」 for each open invitation: two queries for the whole page."""
     open_rows = {r.invitation.id: r for r in rows if r.invitation is not None and r.invitation.state == "open"}
@@ -413,7 +442,7 @@ def _attach_progress(rows: list[EngagementRow]) -> None:
             saved[invitation_id] = updated
     for invitation_id, row in open_rows.items():
         answers = given[invitation_id]
-        shown = qdef.visible_questions(questionnaires[invitation_id], answers, row.engagement.profile())
+        shown = _visible(questionnaires[invitation_id], answers, row.engagement.profile())
         answered = sum(1 for q in shown if qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id)))
         row.progress = Progress(answered, len(shown), saved.get(invitation_id))
 
@@ -436,24 +465,22 @@ def _vendor_search(text: str) -> ColumnElement[bool]:
 
 
 def vendor_page(organisation_id: int, query: ListQuery) -> Page:
-    counts = (
-        select(Engagement.vendor_id.label("vendor_id"), func.count(Engagement.id).label("n"))
-        .where(Engagement.organisation_id == organisation_id).group_by(Engagement.vendor_id).subquery()
-    )
-    statement = (
-        select(Vendor, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.vendor_id == Vendor.id)
-        .where(Vendor.organisation_id == organisation_id)
-    )
+    statement = select(Vendor.id).where(Vendor.organisation_id == organisation_id)
     if query.q:
         statement = statement.where(_vendor_search(query.q))
-    order = {
+    orders: dict[str, list[Any]] = {
         "name": [Vendor.name, Vendor.id],
         "new": [Vendor.id.desc()],
         "number": [Vendor.corporate_number, Vendor.id],
-    }[query.sort]
-    total, statement, page = _paged(statement.order_by(*order), query)
-    rows = [VendorRow(v, int(n)) for v, n in db.session.execute(statement)]
+    }
+    order = orders[query.sort]
+    total, ids, page = _paged(statement.order_by(*order), query)
+    loaded = {v.id: v for v in db.session.scalars(select(Vendor).where(Vendor.id.in_(ids)))} if ids else {}
+    counts: dict[int, int] = dict(db.session.execute(
+        select(Engagement.vendor_id, func.count(Engagement.id)).where(Engagement.vendor_id.in_(ids))
+        .group_by(Engagement.vendor_id)
+    ).all()) if ids else {}
+    rows = [VendorRow(loaded[i], counts.get(i, 0)) for i in ids if i in loaded]
     return Page(rows, total, page, query.per_page)
 
 
@@ -479,21 +506,19 @@ def annex_page(organisation_id: int, query: ListQuery) -> Page:
     """Approved engagements with their annex versions (newest first), paged; versions in one query."""
     now = utcnow()
     has_annex = exists().where(Annex.engagement_id == Engagement.id)
-    statement = (
-        _base_engagements(organisation_id, dataclasses.replace(query, state="approved"), now)
-        .options(contains_eager(Engagement.vendor))
-    )
+    statement = _base_engagements(organisation_id, dataclasses.replace(query, state="approved"), now)
     if query.annex == "none":
         statement = statement.where(~has_annex)
     elif query.annex == "issued":
         statement = statement.where(has_annex)
-    order = {
+    orders: dict[str, list[Any]] = {
         "pending": [case((has_annex, 1), else_=0), Engagement.id.desc()],
         "new": [Engagement.id.desc()],
         "reference": [Engagement.reference],
-    }[query.sort]
-    total, statement, page = _paged(statement.order_by(*order), query)
-    rows = [EngagementRow(engagement=e, invitation=inv, now=now) for e, inv in db.session.execute(statement)]
+    }
+    order = orders[query.sort]
+    total, ids, page = _paged(statement.order_by(*order), query)
+    rows = _engagement_rows(ids, now)
     by_id = {r.engagement.id: r for r in rows}
     if by_id:
         for annex in db.session.scalars(
@@ -519,21 +544,14 @@ def iter_engagements(organisation_id: int, query: ListQuery, *, progress: bool =
     """Every engagement matching the list's filter, in the list's order, a chunk at a time
     (the statements grow with the chunks, never with the rows)."""
     now = utcnow()
-    statement = (
-        _base_engagements(organisation_id, query, now).options(contains_eager(Engagement.vendor))
-        .order_by(*_engagement_order(query.sort))
-    )
-    offset = 0
-    while True:
-        chunk = [EngagementRow(engagement=e, invitation=inv, now=now)
-                 for e, inv in db.session.execute(statement.limit(EXPORT_CHUNK).offset(offset))]
-        if not chunk:
-            return
+    ids = list(db.session.scalars(
+        _base_engagements(organisation_id, query, now).order_by(*_engagement_order(query.sort))))
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = _engagement_rows(ids[start:start + EXPORT_CHUNK], now)
         _attach_assessments(chunk)
         if progress:
             _attach_progress(chunk)
         yield from chunk
-        offset += EXPORT_CHUNK
 
 
 def iter_vendors(organisation_id: int, query: ListQuery) -> Iterator[VendorRow]:
