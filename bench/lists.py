@@ -170,8 +170,8 @@ def seed_organisation(org_id: int, *, vendors: int, engagements: int, answers: i
     decided = {"approved": "approved", "rejected": "rejected", "submitted": None}
     _bulk(Assessment, [
         {"engagement_id": eid, "response_id": response_ids[invitation_ids[eid]], "score": 40.0 + (n % 60),
-         "rating": ("pass", "conditional", "fail")[n % 3] if state != "approved" else "pass",
-         "inherent_risk": ("high", "medium", "low")[n % 3],
+         "rating": ("pass", "conditional", "fail")[(n // 6) % 3] if state != "approved" else "pass",
+         "inherent_risk": ("high", "medium", "low")[(n // 6 + 1) % 3],
          "result": {"rating_ja": "条件付適合", "findings": FINDINGS}, "decision": decided[state],
          "decision_note": "", "created_at": now - dt.timedelta(days=n % 30)}
         for n, (eid, state, _) in enumerate(invited) if state in decided
