@@ -92,41 +92,47 @@ def _kind_templates(org: Organisation, vendor: Vendor) -> dict[str, tuple[list[i
     return out
 
 
-def seed_organisation(org_id: int, *, vendors: int, engagements: int, answers: int,
-                      prefix: str = "BLK") -> dict[str, int]:
-    """Bulk-insert vendors, engagements (every state, officers linked), invitations with their
-    questionnaires, responses, about `answers` answers, assessments and a few annexes (flushes; the
-    caller commits). Deadlines are spread so some are overdue, some due this week."""
-    org = db.session.get(Organisation, org_id)
-    assert org is not None
-    now = utcnow()
-    officers = list(db.session.scalars(select(Officer.id).filter_by(organisation_id=org_id)))
+Invited = list[tuple[int, str, str]]  # (engagement id, state, kind) of the engagements sent an invitation
+
+
+def _seed_vendors(org_id: int, count: int, prefix: str, now: dt.datetime) -> list[int]:
     _bulk(Vendor, [
         {"organisation_id": org_id, "name": f"株式会社{prefix}{i:05d}システム", "corporate_number": None,
          "address": f"熊本県玉名市{i}番地", "representative": f"代表取締役 山田 {i}",
          "contact_email": f"v{i}@example.jp", "created_at": now}
-        for i in range(vendors)
+        for i in range(count)
     ])
-    vendor_ids = list(db.session.scalars(
+    return list(db.session.scalars(
         select(Vendor.id).where(Vendor.organisation_id == org_id, Vendor.name.like(f"株式会社{prefix}%"))
         .order_by(Vendor.id)))
-    templates = _kind_templates(org, db.session.get(Vendor, vendor_ids[0]))
+
+
+def _seed_engagements(org_id: int, vendor_ids: list[int], count: int, prefix: str, now: dt.datetime) -> Invited:
+    """Engagements of every kind and state, each linked to one of the organisation's officers;
+    returns those past draft (they get an invitation)."""
     _bulk(Engagement, [
         {"organisation_id": org_id, "vendor_id": vendor_ids[i % len(vendor_ids)], "reference": f"{prefix}-{i:05d}",
          "title": f"委託案件{i:05d}（{['基幹系', '窓口', '広報'][i % 3]}）", "kinds": [KINDS[i % 3]],
          "confidentiality": CONFIDENTIALITY[KINDS[i % 3]], "integrity": 1, "availability": 1,
          "personal_data": KINDS[i % 3] == "outsourcing", "my_number": False, "network_segment": "lgwan",
          "state": STATES[i % len(STATES)], "created_at": now}
-        for i in range(engagements)
+        for i in range(count)
     ])
     rows = db.session.execute(
         select(Engagement.id, Engagement.state, Engagement.kinds)
         .where(Engagement.organisation_id == org_id, Engagement.reference.like(f"{prefix}-%")).order_by(Engagement.id)
     ).all()
+    officers = list(db.session.scalars(select(Officer.id).filter_by(organisation_id=org_id)))
     if officers:
         _bulk(EngagementOfficer, [{"engagement_id": eid, "officer_id": officers[n % len(officers)]}
                                   for n, (eid, _, _) in enumerate(rows)])
-    invited = [(eid, state, kinds[0]) for eid, state, kinds in rows if state != "draft"]
+    return [(eid, state, kinds[0]) for eid, state, kinds in rows if state != "draft"]
+
+
+def _seed_invitations(org_id: int, invited: Invited, templates: dict[str, Any], prefix: str,
+                      now: dt.datetime) -> dict[int, int]:
+    """Invitations (deadlines from 10 days ago to 5 weeks ahead), their questionnaires and
+    responses; returns engagement id → response id."""
     _bulk(Invitation, [
         {"engagement_id": eid, "token_hash": hashlib.sha256(f"{prefix}-{org_id}-{eid}".encode()).hexdigest(),
          "recipient_name": "ご担当者", "recipient_email": "a@example.jp",
@@ -134,43 +140,57 @@ def seed_organisation(org_id: int, *, vendors: int, engagements: int, answers: i
          "state": "open" if state == "invited" else "submitted", "created_at": now}
         for n, (eid, state, _) in enumerate(invited)
     ])
-    invitation_ids = dict(db.session.execute(
+    invitation_ids: dict[int, int] = dict(db.session.execute(  # type: ignore[arg-type]
         select(Invitation.engagement_id, Invitation.id).where(Invitation.engagement_id.in_([e for e, _, _ in invited]))
-    ).all())  # type: ignore[arg-type]
+    ).all())
     _bulk(InvitationQuestionnaire, [
         {"invitation_id": invitation_ids[eid], "questionnaire_version_id": vid, "position": p}
         for eid, _, kind in invited for p, vid in enumerate(templates[kind][0])
     ])
+    drafts = {eid for eid, state, _ in invited if state == "invited"}
     _bulk(Response, [
-        {"invitation_id": invitation_ids[eid], "state": "draft" if state == "invited" else "submitted",
-         "completed_sections": [], "updated_at": now,
-         "submitted_at": None if state == "invited" else now,
-         "answers_sha256": None if state == "invited" else "0" * 64,
-         "frozen_answers": None if state == "invited" else templates[kind][1]}
-        for eid, state, kind in invited
+        {"invitation_id": invitation_ids[eid], "state": "draft" if eid in drafts else "submitted",
+         "completed_sections": [], "updated_at": now, "submitted_at": None if eid in drafts else now,
+         "answers_sha256": None if eid in drafts else "0" * 64,
+         "frozen_answers": None if eid in drafts else templates[kind][1]}
+        for eid, _, kind in invited
     ])
-    response_ids = dict(db.session.execute(
+    by_invitation: dict[int, int] = dict(db.session.execute(  # type: ignore[arg-type]
         select(Response.invitation_id, Response.id).where(Response.invitation_id.in_(list(invitation_ids.values())))
-    ).all())  # type: ignore[arg-type]
-    submitted = sum(1 for _, state, _ in invited if state != "invited")
-    drafts = sum(min(len(templates[kind][1]), (n * 7) % (len(templates[kind][1]) + 1))
+    ).all())
+    return {eid: by_invitation[invitation_ids[eid]] for eid in invitation_ids}
+
+
+def _draft_take(n: int, items: int) -> int:
+    return (n * 7) % (items + 1)
+
+
+def _seed_answers(invited: Invited, templates: dict[str, Any], responses: dict[int, int], total: int,
+                  now: dt.datetime) -> int:
+    """Open invitations are part-answered (progress varies); submitted ones hold their answers,
+    padded with earlier drafts' answers (ids no longer asked) up to about `total` rows."""
+    drafts = sum(min(len(templates[kind][1]), _draft_take(n, len(templates[kind][1])))
                  for n, (_, state, kind) in enumerate(invited) if state == "invited")
-    per_invitation = max(1, (answers - drafts) // max(1, submitted))
-    answer_rows = []
+    submitted = sum(1 for _, state, _ in invited if state != "invited")
+    per_invitation = max(1, (total - drafts) // max(1, submitted))
+    rows = []
     for n, (eid, state, kind) in enumerate(invited):
         items = list(templates[kind][1].items())
-        # Open invitations are part-answered (progress varies); submitted ones hold every answer.
-        take = per_invitation if state != "invited" else (n * 7) % (len(items) + 1)
-        # Beyond the questions of its kind, earlier drafts' answers (ids no longer asked) fill the count.
+        take = per_invitation if state != "invited" else _draft_take(n, len(items))
         items += [(f"bench.earlier_{k}", "以前の回答") for k in range(max(0, take - len(items)))]
-        for qid, value in items[:take]:
-            answer_rows.append({"response_id": response_ids[invitation_ids[eid]], "question_id": qid,
-                                "value": value, "updated_at": now - dt.timedelta(days=n % 20)})
-    _bulk(Answer, answer_rows)
+        rows.extend({"response_id": responses[eid], "question_id": qid, "value": value,
+                     "updated_at": now - dt.timedelta(days=n % 20)} for qid, value in items[:take])
+    _bulk(Answer, rows)
+    return len(rows)
+
+
+def _seed_reviews(org_id: int, invited: Invited, responses: dict[int, int], prefix: str, now: dt.datetime) -> None:
+    """Assessments (ratings and risks mixed, decided when approved or rejected) and a first
+    annex for every other approved engagement."""
     decided = {"approved": "approved", "rejected": "rejected", "submitted": None}
     _bulk(Assessment, [
-        {"engagement_id": eid, "response_id": response_ids[invitation_ids[eid]], "score": 40.0 + (n % 60),
-         "rating": ("pass", "conditional", "fail")[(n // 6) % 3] if state != "approved" else "pass",
+        {"engagement_id": eid, "response_id": responses[eid], "score": 40.0 + (n % 60),
+         "rating": "pass" if state == "approved" else ("pass", "conditional", "fail")[(n // 6) % 3],
          "inherent_risk": ("high", "medium", "low")[(n // 6 + 1) % 3],
          "result": {"rating_ja": "条件付適合", "findings": FINDINGS}, "decision": decided[state],
          "decision_note": "", "created_at": now - dt.timedelta(days=n % 30)}
@@ -183,8 +203,24 @@ def seed_organisation(org_id: int, *, vendors: int, engagements: int, answers: i
          "pdf_sha256": "0" * 64, "created_at": now}
         for eid in approved[::2]
     ])
+
+
+def seed_organisation(org_id: int, *, vendors: int, engagements: int, answers: int,
+                      prefix: str = "BLK") -> dict[str, int]:
+    """Bulk-insert vendors, engagements (every state, officers linked), invitations with their
+    questionnaires, responses, about `answers` answers, assessments and a few annexes (flushes; the
+    caller commits). Deadlines are spread so some are overdue, some due this week."""
+    org = db.session.get(Organisation, org_id)
+    assert org is not None
+    now = utcnow()
+    vendor_ids = _seed_vendors(org_id, vendors, prefix, now)
+    templates = _kind_templates(org, db.session.get(Vendor, vendor_ids[0]))  # type: ignore[arg-type]
+    invited = _seed_engagements(org_id, vendor_ids, engagements, prefix, now)
+    responses = _seed_invitations(org_id, invited, templates, prefix, now)
+    answer_count = _seed_answers(invited, templates, responses, answers, now)
+    _seed_reviews(org_id, invited, responses, prefix, now)
     db.session.flush()
-    return {"vendors": len(vendor_ids), "engagements": len(rows), "answers": len(answer_rows)}
+    return {"vendors": len(vendor_ids), "engagements": engagements, "answers": answer_count}
 
 
 # --- the benchmark ----------------------------------------------------------------------------
