@@ -43,7 +43,8 @@ def _list_choices() -> dict[str, Any]:
     """What the filter forms offer (the officer list is the organisation's, a short one)."""
     return {
         "state_labels": ENGAGEMENT_STATE_LABELS, "kind_labels": KIND_LABELS, "due_filters": listing.DUE_FILTERS,
-        "officers": listing.officer_choices(current_user.organisation_id), "per_page_choices": listing.PER_PAGE_CHOICES,
+        "officers": listing.officer_choices(current_user.organisation_id),
+        "per_page_options": [(n, f"{n}件") for n in listing.PER_PAGE_CHOICES],
     }
 
 
@@ -76,8 +77,7 @@ def review_queue() -> Any:
 def vendor_list() -> Any:
     query = _query(listing.VENDOR_SORTS)
     page = listing.vendor_page(current_user.organisation_id, query)
-    return render_template("staff/vendors.html", page=page, query=query, sorts=listing.VENDOR_SORTS,
-                           per_page_choices=listing.PER_PAGE_CHOICES)
+    return render_template("staff/vendors.html", page=page, query=query, sorts=listing.VENDOR_SORTS)
 
 
 EXPORT_ROLES = {
