@@ -76,6 +76,8 @@ test-sqlite: setup
 
 bench: setup
 	$(PY) bench/annex.py
+	$(PY) bench/lists.py
+	$(PY) bench/lists.py --db postgres
 
 check-pdf: venv
 	@$(VENV)/bin/vendorrisk check-pdf

@@ -188,7 +188,7 @@ class Vendor(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)
     corporate_number: Mapped[str | None] = mapped_column(String(13))  # 法人番号, check digit validated
     address: Mapped[str] = mapped_column(String(300), default="")
     representative: Mapped[str] = mapped_column(String(200), default="")
@@ -214,9 +214,9 @@ class Engagement(Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
     reference: Mapped[str] = mapped_column(String(40))  # 案件番号, unique within the organisation
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), index=True)
     kinds: Mapped[list[str]] = mapped_column(JSON)  # subset of KINDS
-    confidentiality: Mapped[int] = mapped_column(Integer, default=2)
+    confidentiality: Mapped[int] = mapped_column(Integer, default=2, index=True)
     integrity: Mapped[int] = mapped_column(Integer, default=1)
     availability: Mapped[int] = mapped_column(Integer, default=1)
     personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -224,7 +224,7 @@ class Engagement(Model):
     network_segment: Mapped[str | None] = mapped_column(String(30))
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(20), default="draft")
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
@@ -283,7 +283,7 @@ class EngagementOfficer(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
-    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
 
     officer: Mapped[Officer] = relationship()
 
@@ -325,8 +325,8 @@ class Invitation(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     recipient_name: Mapped[str] = mapped_column(String(100), default="")
     recipient_email: Mapped[str] = mapped_column(String(254))
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -442,15 +442,15 @@ class Assessment(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), unique=True)
-    score: Mapped[float] = mapped_column()
-    rating: Mapped[str] = mapped_column(String(20))
-    inherent_risk: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(index=True)
+    rating: Mapped[str] = mapped_column(String(20), index=True)
+    inherent_risk: Mapped[str] = mapped_column(String(20), index=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)  # ScoreResult.to_json()
-    decision: Mapped[str | None] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(String(20), index=True)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     response: Mapped[Response] = relationship()
     decided_by: Mapped[User | None] = relationship()

@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -22,7 +23,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..domain import corporate_number
 from ..domain.vocabulary import KIND_LABELS, RISK_LABELS, RISK_LEVELS, ROLE_LABELS
@@ -136,7 +137,8 @@ class VendorForm(FlaskForm):
 
 
 class EngagementForm(FlaskForm):
-    vendor_id = SelectField("委託事業者", coerce=int, validators=[DataRequired("委託事業者を選んでください。")])
+    # Chosen by searching (the page lists a few matches): a hidden id, never a select of every vendor.
+    vendor_id = IntegerField("委託事業者", widget=HiddenInput())
     reference = StringField(
         "案件番号",
         filters=[nfkc_strip],
@@ -209,9 +211,6 @@ class EngagementForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.organisation_id = organisation_id
         self.vendor: Any = None
-        self.vendor_id.choices = opts(
-            [(0, "選んでください")] + [(v.id, v.name) for v in vendors.organisation_vendors(organisation_id)]
-        )
         self.officer_ids.choices = opts(
             (o.id, f"{o.role_title}　{o.name}（{o.department}）")
             for o in organisations.organisation_officers(organisation_id)
@@ -220,7 +219,8 @@ class EngagementForm(FlaskForm):
     def validate_vendor_id(self, field: Field) -> None:
         self.vendor = vendors.organisation_vendor(self.organisation_id, field.data)
         if self.vendor is None:
-            raise ValidationError("委託事業者を選んでください。")
+            field.errors = []  # an unreadable id says the same as none chosen
+            raise ValidationError("委託事業者を検索して選んでください。")
 
     def validate_reference(self, field: Field) -> None:
         if engagements.reference_taken(self.organisation_id, field.data):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..domain.vocabulary import KIND_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, StateError
 from ..services import annexes as annex_service
-from ..services import audit
+from ..services import audit, listing
 from .auth import roles_required
 from .downloads import content_disposition
 from .forms import IssueAnnexForm
@@ -27,16 +28,13 @@ DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.
 @bp.route("/")
 @roles_required("legal")
 def index() -> Any:
-    engagements = db.session.scalars(
-        select(Engagement).filter_by(organisation_id=current_user.organisation_id, state="approved")
-        .order_by(Engagement.id.desc())
-    ).all()
-    versions: dict[int, list[Annex]] = {e.id: [] for e in engagements}
-    for annex in db.session.scalars(
-        select(Annex).where(Annex.engagement_id.in_(list(versions))).order_by(Annex.version.desc())
-    ):
-        versions[annex.engagement_id].append(annex)
-    return render_template("legal/index.html", engagements=engagements, versions=versions, form=IssueAnnexForm())
+    """Approved engagements (paged, searchable) with their annex versions, in a fixed number of queries."""
+    query = listing.ListQuery.from_args(request.args, listing.ANNEX_SORTS)
+    page = listing.annex_page(current_user.organisation_id, query)
+    return render_template(
+        "legal/index.html", page=page, query=query, sorts=listing.ANNEX_SORTS, annex_filters=listing.ANNEX_FILTERS,
+        kind_labels=KIND_LABELS, form=IssueAnnexForm(),
+    )
 
 
 @bp.route("/engagements/<int:engagement_id>/annex", methods=["POST"])

@@ -10,12 +10,13 @@ from flask import Response as FlaskResponse
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from ..domain.questionnaire import ANSWER_TYPES
+from ..domain.scoring import RATING_JA
+from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
 from ..extensions import db
-from ..models import Annex, Assessment, Engagement, Evidence, Invitation, Response, StateError
-from ..services import answers, audit, definitions, engagements, invitations, vendors
+from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
+from ..services import answers, audit, definitions, engagements, exports, invitations, listing, vendors
 from ..services.review import decide, latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
@@ -23,6 +24,8 @@ from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, Vend
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def org_engagement(engagement_id: int) -> Engagement:
@@ -32,26 +35,82 @@ def org_engagement(engagement_id: int) -> Engagement:
     )
 
 
+def _query(sorts: dict[str, str]) -> listing.ListQuery:
+    return listing.ListQuery.from_args(request.args, sorts)
+
+
+def _list_choices() -> dict[str, Any]:
+    """What the filter forms offer (the officer list is the organisation's, a short one)."""
+    return {
+        "state_labels": ENGAGEMENT_STATE_LABELS, "kind_labels": KIND_LABELS, "due_filters": listing.DUE_FILTERS,
+        "officers": listing.officer_choices(current_user.organisation_id),
+        "per_page_options": [(n, f"{n}件") for n in listing.PER_PAGE_CHOICES],
+    }
+
+
 @bp.route("/")
 @login_required
 def dashboard() -> Any:
-    rows = db.session.scalars(
-        select(Engagement).filter_by(organisation_id=current_user.organisation_id)
-        .options(selectinload(Engagement.vendor)).order_by(Engagement.id.desc())
-    ).all()
-    # The latest assessment of each engagement, in one query.
-    latest: dict[int, Assessment] = {}
-    for assessment in db.session.scalars(
-        select(Assessment).where(Assessment.engagement_id.in_([e.id for e in rows])).order_by(Assessment.id)
-    ):
-        latest[assessment.engagement_id] = assessment
-    return render_template("staff/dashboard.html", engagements=rows, latest=latest)
+    query = _query(listing.ENGAGEMENT_SORTS)
+    page = listing.engagement_page(current_user.organisation_id, query)
+    return render_template(
+        "staff/dashboard.html", page=page, query=query, sorts=listing.ENGAGEMENT_SORTS, **_list_choices(),
+        queue_count=listing.review_queue_count(current_user.organisation_id)
+        if current_user.role in ("admin", "reviewer") else None,
+    )
+
+
+@bp.route("/review-queue")
+@roles_required("reviewer")
+def review_queue() -> Any:
+    """審査待ち: submitted answers waiting for the reviewer's decision."""
+    query = _query(listing.QUEUE_SORTS)
+    page = listing.review_queue_page(current_user.organisation_id, query)
+    return render_template(
+        "staff/review_queue.html", page=page, query=query, sorts=listing.QUEUE_SORTS, rating_labels=RATING_JA,
+        risk_labels=RISK_LABELS, **_list_choices(),
+    )
 
 
 @bp.route("/vendors", endpoint="vendors")
 @roles_required("procurement")
 def vendor_list() -> Any:
-    return render_template("staff/vendors.html", vendors=vendors.organisation_vendors(current_user.organisation_id))
+    query = _query(listing.VENDOR_SORTS)
+    page = listing.vendor_page(current_user.organisation_id, query)
+    return render_template("staff/vendors.html", page=page, query=query, sorts=listing.VENDOR_SORTS)
+
+
+EXPORT_ROLES = {
+    "engagements": ("admin", "procurement", "reviewer", "legal"),
+    "findings": ("admin", "procurement", "reviewer", "legal"),
+    "answers": ("admin", "procurement", "reviewer"),
+    "vendors": ("admin", "procurement"),
+}
+
+
+@bp.route("/exports/<what>.<fmt>")
+@login_required
+@audited_read
+def export(what: str, fmt: str) -> Any:
+    """A list as CSV or XLSX, filtered like the list (the same URL arguments)."""
+    if what not in exports.TABLES or fmt not in exports.FORMATS:
+        abort(404)
+    if current_user.role not in EXPORT_ROLES[what]:
+        abort(403)
+    sorts = listing.VENDOR_SORTS if what == "vendors" else listing.ENGAGEMENT_SORTS
+    query = _query(sorts)
+    table = exports.TABLES[what](current_user.organisation_id, query)
+    data = exports.render(table, fmt)
+    audit.record(f"export.{what}", "organisation", current_user.organisation_id,
+                 organisation_id=current_user.organisation_id, actor=current_user,
+                 data={"format": fmt, "filter": query.url_args(page=1)})
+    mimetype = XLSX_MIMETYPE if fmt == "xlsx" else "text/csv; charset=utf-8"
+    sent = FlaskResponse(data, mimetype=mimetype)
+    stamp = utcnow().astimezone(JST).strftime("%Y%m%d")
+    sent.headers["Content-Disposition"] = content_disposition(
+        f"{table.title}_{stamp}.{fmt}", f"{table.slug}-{stamp}.{fmt}")
+    sent.headers["Cache-Control"] = "no-store"
+    return sent
 
 
 @bp.route("/vendors/new", methods=["GET", "POST"])
@@ -68,7 +127,10 @@ def new_vendor() -> Any:
 @bp.route("/engagements/new", methods=["GET", "POST"])
 @roles_required("procurement")
 def new_engagement() -> Any:
-    form = EngagementForm(organisation_id=current_user.organisation_id)
+    """The vendor is found by a search (GET, works without JavaScript) and picked from a short list;
+    the chosen vendor travels in a hidden field with the rest of the form."""
+    org_id = current_user.organisation_id
+    form = EngagementForm(organisation_id=org_id)
     if request.method == "GET" and request.args.get("vendor_id", type=int) is not None:
         form.vendor_id.data = request.args.get("vendor_id", type=int)
     if form.validate_on_submit():
@@ -78,7 +140,13 @@ def new_engagement() -> Any:
         )
         flash("案件を登録しました。回答依頼を送ってください。", "success")
         return redirect(url_for("staff.engagement", engagement_id=engagement.id))
-    return render_template("staff/engagement_form.html", form=form, form_has_errors=bool(form.errors))
+    chosen = form.vendor or vendors.organisation_vendor(org_id, form.vendor_id.data)
+    vendor_q = (request.args.get("vendor_q") or "").strip()[:100]
+    return render_template(
+        "staff/engagement_form.html", form=form, form_has_errors=bool(form.errors), chosen=chosen,
+        vendor_q=vendor_q, vendor_results=listing.vendor_choices(org_id, vendor_q) if vendor_q else None,
+        has_vendors=chosen is not None or listing.organisation_has_vendors(org_id),
+    )
 
 
 @bp.route("/engagements/<int:engagement_id>")
