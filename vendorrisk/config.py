@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "PORTAL_RATE_LIMIT": "60 per minute",
+    # The page's autosave (every few seconds and on leaving a field), per link and address.
+    "PORTAL_AUTOSAVE_RATE_LIMIT": "240 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # False: the cookie is still Secure (and named __Host-session) on every request served over HTTPS;
