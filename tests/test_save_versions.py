@@ -91,7 +91,8 @@ def test_autosave_answers_with_versions_and_refuses_a_stale_one(app, client, inv
     page = client.get(url).get_data(as_text=True)
     bases = bases_of(page)
     name = field_name(first.id)
-    r = client.post(url + "/autosave", data={name: "自動保存の回答", "_changed": name, f"_v_{name}": bases[f"_v_{name}"]})
+    first_base = bases[f"_v_{name}"]
+    r = client.post(url + "/autosave", data={name: "自動保存の回答", "_changed": name, f"_v_{name}": first_base})
     assert r.status_code == 200, r.get_data(as_text=True)
     data = r.get_json()
     assert re.fullmatch(r"\d\d:\d\d", data["saved_at"])
@@ -111,9 +112,10 @@ def test_autosave_answers_with_versions_and_refuses_a_stale_one(app, client, inv
 
 def test_section_is_marked_done_only_with_its_required_answers(app, client, invite):
     token = invite()
-    for qid, sid, questions in portal_sections(app, token):
+    for section_qid, section_id, questions in portal_sections(app, token):
         required = [q for q in questions if q.required and not q.shown_when and q.type not in ("file",)]
         if required:
+            qid, sid = section_qid, section_id
             break
     url = f"/r/{token}/s/{qid}/{sid}"
     missing = required[0]
