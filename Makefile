@@ -76,6 +76,7 @@ test-sqlite: setup
 
 bench: setup
 	$(PY) bench/annex.py
+	$(PY) bench/load.py
 
 check-pdf: venv
 	@$(VENV)/bin/vendorrisk check-pdf
