@@ -187,9 +187,10 @@ def free_port() -> int:
 
 def start_server(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
+    log = (Path(env["VENDORRISK_INSTANCE"]) / f"gunicorn-{port}.log").open("wb")  # noqa: SIM115 - the server keeps it
     proc = subprocess.Popen(
         [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env={**os.environ, **env},
-        stdout=subprocess.DEVNULL, stderr=open(Path(env["VENDORRISK_INSTANCE"]) / f"gunicorn-{port}.log", "wb"),
+        stdout=subprocess.DEVNULL, stderr=log,
         start_new_session=True,
     )
     deadline = time.monotonic() + 120

@@ -28,7 +28,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
-from ..domain.vocabulary import JST
+from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
 from ..services import answers, definitions, evidence, invitations
@@ -72,16 +72,28 @@ def _rate_limit() -> str:
 
 
 def _sections(invitation: Invitation) -> list[SectionEntry]:
-    """Applicable sections (with their applicable questions), in order."""
+    """Applicable sections (with their applicable questions), in order. Cached per process by the
+    definitions' content hashes and the engagement profile (both decide it entirely)."""
     profile = invitation.engagement.profile()
+    questionnaires = definitions.invitation_questionnaires(invitation)
+    key = (tuple(q.version for q in questionnaires), canonical_json(profile))
+    cached = _SECTIONS.get(key)
+    if cached is not None:
+        return cached
     out = []
-    for q in definitions.invitation_questionnaires(invitation):
+    for q in questionnaires:
         applicable = {x.id for x in q.applicable(profile)}
         for section in q.sections:
             questions = [x for x in section.questions if x.id in applicable]
             if questions:
                 out.append((q, section, questions))
+    if len(_SECTIONS) >= 256:
+        _SECTIONS.clear()
+    _SECTIONS[key] = out
     return out
+
+
+_SECTIONS: dict[tuple[tuple[str, ...], str], list[SectionEntry]] = {}
 
 
 def _section_key(q: Questionnaire, section: Section) -> str:
@@ -333,7 +345,7 @@ def autosave(qid: str, section_id: str) -> Any:
     page = SectionPage.find(inv, qid, section_id)
     changed = set(request.form.getlist("_changed"))
     only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
-    form = page.form(only=only)
+    form = page.form(only=set())  # filled from the request alone: no stored answer is read for it
     form.validate()
     with refusable(StateError) as refusal:
         result = answers.save_answers(inv, _section_values(page, form, only), base=_posted_bases(page))
