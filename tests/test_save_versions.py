@@ -231,3 +231,29 @@ def test_response_versions_survive_submit(app, client, invite):
         inv = db.session.scalar(select(Invitation).filter_by(token_hash=Invitation.hash_token(token)))
         assert db.session.get(Response, inv.response.id).frozen_answers.get(first.id) != "提出後"
         db.session.remove()
+
+
+def test_a_save_the_database_cannot_take_in_time_is_refused_with_the_typing_kept(app, client, invite, backend):
+    """SQLite under overload: the write lock not given within busy_timeout → a plain message, no 500."""
+    if backend != "sqlite":
+        pytest.skip("the SQLite write lock")
+    import sqlite3
+
+    token = invite()
+    url, questions, (first, _second) = text_section(app, token)
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        name = field_name(first.id)
+        r = client.post(url + "/autosave", data={name: "混雑中の入力", "_changed": name})
+        assert r.status_code == 503 and r.get_json()["retry"] and "混み合って" in r.get_json()["error"]
+        r = post(client, url, form_data_for(questions, {first.id: "混雑中の入力"}))
+        body = r.get_data(as_text=True)
+        assert r.status_code == 503 and "混み合って" in body and "混雑中の入力" in body
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert first.id not in stored(app, token)
+    r = client.post(url + "/autosave", data={name: "混雑中の入力", "_changed": name})
+    assert r.status_code == 200 and stored(app, token)[first.id][0] == "混雑中の入力"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..domain import questionnaire as qdef
 from ..domain import scoring
@@ -24,6 +24,14 @@ def _response_of(invitation: Invitation) -> Response:
     return response
 
 
+class Busy(RuntimeError):
+    """The database could not give the write lock in time (SQLite under overload): nothing was saved."""
+
+
+BUSY_MESSAGE = ("ただいま混み合っているため、保存できませんでした。入力内容はこの画面に残っています。"
+                "少し待ってから、もう一度保存してください。")
+
+
 def lock_draft(response: Response) -> None:
     """Take the response's write lock and re-check, inside it, that the response is still a draft.
 
@@ -31,12 +39,18 @@ def lock_draft(response: Response) -> None:
     SELECT … FOR UPDATE, and a waiting UPDATE re-reads the state once the other commits); on SQLite
     it opens the write transaction. Saves and the submit of one response therefore run one after
     the other: a save racing the submit is either in the submitted answers or refused."""
-    locked = db.session.execute(
-        update(Response)
-        .where(Response.id == response.id, Response.state == "draft")
-        .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    try:
+        locked = db.session.execute(
+            update(Response)
+            .where(Response.id == response.id, Response.state == "draft")
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as exc:
+        if "locked" not in str(exc).lower():
+            raise
+        db.session.rollback()
+        raise Busy(BUSY_MESSAGE) from exc
     db.session.expire(response)  # what is read from here on is read inside the lock
     if not getattr(locked, "rowcount", 0):
         raise StateError("この回答は提出済みのため変更できません。")

@@ -73,7 +73,11 @@ function setupAutosave(form) {
     fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (res) { return res.json().then(function (data) { return { ok: res.ok, data: data }; }); })
       .then(function (r) {
-        if (!r.ok) { show(r.data.error || "保存できませんでした。「保存して次へ」を押して保存してください。"); return; }
+        if (!r.ok) {
+          if (r.data.retry) { names.forEach(function (n) { changed[n] = true; }); } // saved again at the next tick
+          show(r.data.error || "保存できませんでした。「保存して次へ」を押して保存してください。");
+          return;
+        }
         Object.keys(r.data.versions || {}).forEach(function (name) {
           var base = form.querySelector('input[name="_v_' + name + '"]');
           if (base && !(r.data.conflicts || {})[name]) { base.value = r.data.versions[name]; }

@@ -248,8 +248,11 @@ def section(qid: str, section_id: str) -> Any:
         # 「行を追加」: re-render with one more empty row, keeping what was typed (nothing saved yet).
         return page.render(page.form(extra_rows={action[4:]: 1}), bases=_posted_bases(page))
     form.validate()
-    with refusable(StateError) as refusal:
-        has_errors, bases = _save_section(page, form)
+    try:
+        with refusable(StateError) as refusal:
+            has_errors, bases = _save_section(page, form)
+    except answers.Busy as busy:  # nothing saved: the page comes back with what was typed
+        return page.render(form, bases=_posted_bases(page), notice=str(busy)), 503
     if refusal:
         flash(refusal.message, "error")
         return redirect(url_for("portal.start"))
@@ -347,8 +350,11 @@ def autosave(qid: str, section_id: str) -> Any:
     only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
     form = page.form(only=set())  # filled from the request alone: no stored answer is read for it
     form.validate()
-    with refusable(StateError) as refusal:
-        result = answers.save_answers(inv, _section_values(page, form, only), base=_posted_bases(page))
+    try:
+        with refusable(StateError) as refusal:
+            result = answers.save_answers(inv, _section_values(page, form, only), base=_posted_bases(page))
+    except answers.Busy as busy:
+        return jsonify(error=str(busy), retry=True), 503
     if refusal:
         return jsonify(error=refusal.message), 409
     errors = {field_name(q.id): list(form[field_name(q.id)].errors) for q in page.questions
