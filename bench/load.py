@@ -148,6 +148,7 @@ def seed(instance: Path, env: dict[str, str], invitations: int) -> list[tuple[st
             )
             sent = send_invitation(engagement, recipient_email="a@example.jp")
             db.session.flush()
+            assert sent.invitation.response is not None
             out.append((sent.token, sent.invitation.response.id))
     with app.app_context():
         db.engine.dispose()
@@ -364,6 +365,7 @@ def lost_answers(instance: Path, env: dict[str, str], slots: list[Slot]) -> int:
             if slot.acknowledged is None:
                 continue
             inv = db.session.scalar(select(Invitation).filter_by(token_hash=Invitation.hash_token(slot.token)))
+            assert inv is not None and inv.response is not None
             value = db.session.scalar(select(Answer.value).filter_by(response_id=inv.response.id,
                                                                       question_id=slot.question_id))
             lost += value != slot.acknowledged

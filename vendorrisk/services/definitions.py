@@ -63,6 +63,6 @@ def _thawed_by_hash(row_id: int, version: str) -> qdef.Questionnaire:
     cached = _THAWED.get(version)
     if cached is None:
         definition = db.session.scalar(select(QuestionnaireVersion.definition).filter_by(id=row_id))
-        cached = _THAWED[version] = qdef.thaw(definition)
+        cached = _THAWED[version] = qdef.thaw(definition or {})
     return cached
 

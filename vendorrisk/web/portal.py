@@ -32,6 +32,7 @@ from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
 from ..services import answers, definitions, evidence, invitations
+from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
 from .forms import EmptyForm
 from .unit_of_work import keep_changes, refusable
@@ -156,7 +157,7 @@ class SectionPage:
     def key(self) -> str:
         return _section_key(self.questionnaire, self.section)
 
-    def stored(self) -> dict[str, answers.Base]:
+    def stored(self) -> dict[str, AnswerBase]:
         """This section's answers as stored now (value fingerprint and version): only these are read."""
         assert self.invitation.response is not None
         return answers.stored_bases(self.invitation.response, [q.id for q in self.questions])
@@ -173,7 +174,7 @@ class SectionPage:
         return build_section_form(self.questions, self.answers(only), done=done, extra_rows=extra_rows,
                                   bilingual=g.bilingual, cache_key=(self.questionnaire.version, self.section.id))
 
-    def render(self, form: Any, errors: bool = False, bases: dict[str, answers.Base] | None = None,
+    def render(self, form: Any, errors: bool = False, bases: dict[str, AnswerBase] | None = None,
                notice: str | None = None) -> Any:
         bases = {**self.stored(), **(bases or {})}
         return render_template(
@@ -202,11 +203,11 @@ def _autosave_limit() -> str:
     return str(current_app.config["PORTAL_AUTOSAVE_RATE_LIMIT"])
 
 
-def _posted_bases(page: SectionPage) -> dict[str, answers.Base]:
+def _posted_bases(page: SectionPage) -> dict[str, AnswerBase]:
     """The versions the page was rendered with (hidden fields `_v_<field>`), by question id."""
     out = {}
     for q in page.questions:
-        base = answers.Base.parse(request.form.get(BASE_PREFIX + field_name(q.id)))
+        base = AnswerBase.parse(request.form.get(BASE_PREFIX + field_name(q.id)))
         if base is not None:
             out[q.id] = base
     return out
@@ -311,7 +312,7 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
     return values
 
 
-def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, answers.Base]]:
+def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerBase]]:
     """Save every valid, changed answer of the section (an invalid one keeps its earlier saved
     answer; a stale one is refused); (whether some field failed, the versions to render with)."""
     values = _section_values(page, form)
