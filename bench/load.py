@@ -20,6 +20,7 @@ The load average is printed with each figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -53,7 +54,7 @@ def bare_app() -> Any:
     """Flask + Flask-SQLAlchemy, one endpoint: the same upsert the app's save does."""
     from flask import Flask, jsonify, request
     from flask_sqlalchemy import SQLAlchemy
-    from sqlalchemy import JSON, Column, Integer, String, UniqueConstraint, event, select
+    from sqlalchemy import JSON, Column, Integer, String, UniqueConstraint, event, exc, select
     from sqlalchemy.engine import Engine
 
     app = Flask("bare")
@@ -78,7 +79,8 @@ def bare_app() -> Any:
         value = Column(JSON, nullable=True)
         version = Column(Integer, default=1)
 
-    with app.app_context():
+    # another worker may create it at the same moment
+    with app.app_context(), contextlib.suppress(exc.ProgrammingError, exc.IntegrityError, exc.OperationalError):
         db.create_all()
 
     @app.post("/save")
@@ -210,7 +212,9 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
