@@ -78,6 +78,8 @@ bench: setup
 	$(PY) bench/annex.py
 	$(PY) bench/lists.py
 	$(PY) bench/lists.py --db postgres
+	$(PY) bench/load.py
+	$(PY) bench/load.py --db postgres
 
 check-pdf: venv
 	@$(VENV)/bin/vendorrisk check-pdf

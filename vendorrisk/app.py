@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     login_manager.login_message = "ログインしてください。"
     login_manager.login_message_category = "info"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(app.config)
     limiter.init_app(app)
     from . import serving
 
@@ -78,14 +79,26 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     return app
 
 
+def _limiter_storage(config: Any) -> str:
+    """Where rate limits count: Redis when configured (shared by every worker), else in-process
+    without a timer thread per hit (vendorrisk.extensions.ThreadFreeMemoryStorage)."""
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if uri == "memory://":
+        return str(config["REDIS_URL"]) if config.get("REDIS_URL") else "threadfree-memory://"
+    return uri
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """WAL and foreign keys on every SQLite connection."""
+    """WAL and foreign keys on every SQLite connection. Under WAL `synchronous=NORMAL` keeps the
+    database consistent after a crash and loses no commit after a process kill (only, at worst,
+    the last commits on a power loss), without an fsync per commit."""
     module = type(dbapi_connection).__module__
     if module.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 

@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     # vendorrisk/gunicorn_conf.py), else http://127.0.0.1:5000. Set it behind a reverse proxy.
     "BASE_URL": None,
     "SERVED_URL": None,  # set by the gunicorn config from the socket it listens on; not for users
-    # Background jobs go to RQ on this Redis (None: they run inline after the commit); /healthz checks it.
+    # None → background jobs run inline, after the request's commit, and rate limits count in each
+    # process. Checked by /healthz when set (so is a redis:// RATELIMIT_STORAGE_URI).
     "REDIS_URL": None,
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host/-Port
     # (werkzeug ProxyFix). 0 = none: the headers are ignored.
@@ -36,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "PORTAL_RATE_LIMIT": "60 per minute",
+    # The page's autosave (every few seconds and on leaving a field), per link and address.
+    "PORTAL_AUTOSAVE_RATE_LIMIT": "240 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # False: the cookie is still Secure (and named __Host-session) on every request served over HTTPS;

@@ -409,6 +409,9 @@ class Answer(Model):
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
     question_id: Mapped[str] = mapped_column(String(120))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # Raised by one on every write: a save made from a page rendered at an older version is refused
+    # for that question (a stale tab never overwrites a newer answer). 0 = never answered.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     response: Mapped[Response] = relationship(back_populates="answers")

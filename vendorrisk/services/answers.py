@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..domain import questionnaire as qdef
 from ..domain import scoring
@@ -19,31 +24,186 @@ def _response_of(invitation: Invitation) -> Response:
     return response
 
 
+class Busy(RuntimeError):
+    """The database could not give the write lock in time (SQLite under overload): nothing was saved."""
+
+
+BUSY_MESSAGE = ("ただいま混み合っているため、保存できませんでした。入力内容はこの画面に残っています。"
+                "少し待ってから、もう一度保存してください。")
+
+
+def lock_draft(response: Response) -> None:
+    """Take the response's write lock and re-check, inside it, that the response is still a draft.
+
+    One UPDATE does both on every backend: on PostgreSQL it locks the row until the commit (like
+    SELECT … FOR UPDATE, and a waiting UPDATE re-reads the state once the other commits); on SQLite
+    it opens the write transaction. Saves and the submit of one response therefore run one after
+    the other: a save racing the submit is either in the submitted answers or refused."""
+    try:
+        locked = db.session.execute(
+            update(Response)
+            .where(Response.id == response.id, Response.state == "draft")
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as exc:
+        if "locked" not in str(exc).lower():
+            raise
+        db.session.rollback()
+        raise Busy(BUSY_MESSAGE) from exc
+    db.session.expire(response)  # what is read from here on is read inside the lock
+    if not getattr(locked, "rowcount", 0):
+        raise StateError("この回答は提出済みのため変更できません。")
+
+
+def value_digest(value: Any) -> str:
+    """A short fingerprint of an answer as a page showed it (the page sends it back on save)."""
+    return canonical_sha256(value)[:16]
+
+
+@dataclass(frozen=True)
+class Base:
+    """What a page was rendered with, for one question: the answer's version and its fingerprint."""
+
+    version: int
+    digest: str
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Base | None:
+        """`"3.ab12…"` as the page sends it; None when absent or malformed (no check then)."""
+        version, _, digest = (raw or "").partition(".")
+        if not version.isdigit() or len(version) > 9 or not digest:
+            return None
+        return cls(int(version), digest[:16])
+
+    def render(self) -> str:
+        return f"{self.version}.{self.digest}"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A newer saved answer than the one the page was rendered with."""
+
+    value: Any
+    version: int
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class SaveResult:
+    versions: dict[str, Base] = field(default_factory=dict)  # every question looked at, as stored now
+    written: set[str] = field(default_factory=set)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    missing: list[qdef.Question] = field(default_factory=list)  # why a section could not be marked 完了
+
+
 def _mark_section(response: Response, section: str, done: bool) -> None:
+    # Read and written inside the response lock (see lock_draft): two tabs marking two sections keep both.
     finished = [s for s in (response.completed_sections or []) if s != section]
     if done:
         finished.append(section)
     response.completed_sections = finished
 
 
-def save_answers(invitation: Invitation, values: dict[str, Any], *, completed_section: str | None = None,
-                 section_done: bool | None = None) -> None:
-    """Upsert the given answers (already normalised by the form layer).
+def _stored(response: Response, qids: list[str]) -> dict[str, Answer]:
+    """Only the answers asked for (never every answer of the response)."""
+    if not qids:
+        return {}
+    rows = db.session.scalars(
+        select(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(qids))
+    )
+    return {a.question_id: a for a in rows}
 
+
+def stored_values(response: Response, qids: list[str]) -> dict[str, Any]:
+    """The stored answers of these questions only (a section page)."""
+    if response.state == "submitted" and response.frozen_answers is not None:
+        return {q: v for q, v in response.frozen_answers.items() if q in set(qids)}
+    return {qid: a.value for qid, a in _stored(response, qids).items()}
+
+
+def stored_bases(response: Response, qids: list[str]) -> dict[str, Base]:
+    """Version and fingerprint of each of these questions as stored now (0 = never answered)."""
+    stored = _stored(response, qids)
+    return {qid: Base(stored[qid].version, value_digest(stored[qid].value)) if qid in stored
+            else Base(0, value_digest(None)) for qid in qids}
+
+
+def _apply(response: Response, values: dict[str, Any], base: dict[str, Base], result: SaveResult) -> list[Answer]:
+    """Write each changed answer whose page was not stale; the new (first) answers are returned unflushed."""
+    existing = _stored(response, list(values))
+    new = []
+    for qid, value in values.items():
+        row = existing.get(qid)
+        current = row.version if row is not None else 0
+        stored_value = row.value if row is not None else None
+        rendered = base.get(qid)
+        if (rendered is not None and rendered.digest == value_digest(value)) or stored_value == value:
+            # not changed on this page (or already so): nothing is written
+            result.versions[qid] = Base(current, value_digest(stored_value))
+            continue
+        if rendered is not None and rendered.version < current:
+            assert row is not None
+            result.conflicts[qid] = Conflict(row.value, row.version, row.updated_at)
+            result.versions[qid] = Base(current, value_digest(stored_value))
+            continue
+        if row is None:
+            new.append(Answer(response_id=response.id, question_id=qid, value=value, version=1))
+        else:
+            row.value, row.version = value, current + 1
+        result.written.add(qid)
+        result.versions[qid] = Base(current + 1, value_digest(value))
+    return new
+
+
+def _insert(response: Response, new: list[Answer], values: dict[str, Any], base: dict[str, Base],
+            result: SaveResult) -> None:
+    """First answers, in a savepoint: if a first save of the same question landed meanwhile (the
+    unique constraint), they are written again as updates of that answer."""
+    if not new:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(new)
+    except IntegrityError:
+        retry = {a.question_id: values[a.question_id] for a in new}
+        for qid in retry:
+            result.written.discard(qid)
+        again = _apply(response, retry, base, result)
+        db.session.add_all(again)
+        db.session.flush()
+
+
+def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[str, Base] | None = None,
+                 completed_section: str | None = None, section_done: bool | None = None,
+                 section_questions: list[qdef.Question] | None = None) -> SaveResult:
+    """Upsert the given answers (already normalised by the form layer), under the response lock.
+
+    `base` holds what the page was rendered with: an answer the page did not change is not
+    written, and one whose stored version is newer than the page's is refused (a conflict).
+    Marking a section 完了 needs its required (shown) questions answered (`section_questions`).
     Saving is also when the contractor's visit is recorded (`last_opened_at`): opening a page
     writes nothing."""
     response = _response_of(invitation)
-    response.ensure_editable()
-    existing = {a.question_id: a for a in response.answers}
-    for qid, value in values.items():
-        if qid in existing:
-            existing[qid].value = value
-        else:
-            response.answers.append(Answer(question_id=qid, value=value))
-    if completed_section is not None and section_done is not None:
-        _mark_section(response, completed_section, section_done)
-    response.updated_at = invitation.last_opened_at = utcnow()
+    lock_draft(response)
+    base = base or {}
+    result = SaveResult()
+    _insert(response, _apply(response, values, base, result), values, base, result)
     db.session.flush()
+    if completed_section is not None and section_done is not None:
+        if section_done and section_questions is not None:
+            result.missing = _missing_in(invitation, section_questions)
+        _mark_section(response, completed_section, section_done and not result.missing)
+    invitation.last_opened_at = utcnow()
+    db.session.flush()
+    return result
+
+
+def _missing_in(invitation: Invitation, questions: list[qdef.Question]) -> list[qdef.Question]:
+    shown = visible_ids(invitation)
+    given = _response_of(invitation).answer_map()
+    return [q for q in questions
+            if q.id in shown and q.required and not qdef.ANSWER_TYPES[q.type].is_answered(given.get(q.id))]
 
 
 def visible_questions(invitation: Invitation, answers: dict[str, Any] | None = None) -> list[qdef.Question]:
@@ -67,7 +227,7 @@ def missing_required(invitation: Invitation) -> list[qdef.Question]:
 def submit_response(invitation: Invitation) -> Assessment:
     """Freeze the answers, score them and open the review."""
     response = _response_of(invitation)
-    response.ensure_editable()
+    lock_draft(response)  # the answers read below are the last ones saved; later saves are refused
     missing = missing_required(invitation)
     if missing:
         raise StateError(f"未回答の必須項目が{len(missing)}件あります。すべて回答してから送信してください。")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..domain import questionnaire as qdef
 from ..extensions import db
-from ..models import Invitation, QuestionnaireVersion
+from ..models import Invitation, InvitationQuestionnaire, QuestionnaireVersion
 from ..paths import QUESTIONNAIRES_DIR
 
 
@@ -42,15 +42,27 @@ def store_version(q: qdef.Questionnaire) -> QuestionnaireVersion:
 
 
 def invitation_questionnaires(invitation: Invitation) -> list[qdef.Questionnaire]:
-    """The definitions frozen when the invitation was sent (never the files on disk)."""
-    return [_thawed(link.questionnaire_version) for link in invitation.questionnaire_links]
+    """The definitions frozen when the invitation was sent (never the files on disk).
+
+    Only the versions (content hashes) are read per request; a definition's JSON (~100 KB) is
+    loaded and thawed once per process, on the first request that needs it."""
+    rows = db.session.execute(
+        select(QuestionnaireVersion.id, QuestionnaireVersion.version)
+        .join(InvitationQuestionnaire, InvitationQuestionnaire.questionnaire_version_id == QuestionnaireVersion.id)
+        .where(InvitationQuestionnaire.invitation_id == invitation.id)
+        .order_by(InvitationQuestionnaire.position, InvitationQuestionnaire.id)
+    ).all()
+    return [_thawed_by_hash(row_id, version) for row_id, version in rows]
 
 
 # Frozen definitions by content hash: the hash is the content, so one process-wide cache is safe.
 _THAWED: dict[str, qdef.Questionnaire] = {}
 
 
-def _thawed(row: QuestionnaireVersion) -> qdef.Questionnaire:
-    if row.version not in _THAWED:
-        _THAWED[row.version] = qdef.thaw(row.definition)
-    return _THAWED[row.version]
+def _thawed_by_hash(row_id: int, version: str) -> qdef.Questionnaire:
+    cached = _THAWED.get(version)
+    if cached is None:
+        definition = db.session.scalar(select(QuestionnaireVersion.definition).filter_by(id=row_id))
+        cached = _THAWED[version] = qdef.thaw(definition or {})
+    return cached
+

@@ -11,7 +11,7 @@ check-answers page, so a contractor can save half a section and come back.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from flask import current_app
@@ -295,6 +295,32 @@ class SectionFormBase(FlaskForm):
     )
 
 
+# Section form classes, built once per (definition hash, section, rows per question, language,
+# evidence limit): building one costs more than filling it. Bounded; cleared when full.
+_FORM_CLASSES: dict[tuple[Any, ...], type[FlaskForm]] = {}
+_FORM_CLASSES_MAX = 512
+
+
+def _section_form_class(questions: list[Question], rows: dict[str, int], bilingual: bool,
+                        cache_key: Hashable | None) -> type[FlaskForm]:
+    key = None
+    if cache_key is not None:
+        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]),
+               tuple(sorted((qid, n) for qid, n in rows.items() if n != 1)))
+        cached = _FORM_CLASSES.get(key)
+        if cached is not None:
+            return cached
+    attrs: dict[str, Any] = {
+        field_name(q.id): WEB_ANSWER_TYPES[q.type].field(q, rows[q.id], bilingual) for q in questions
+    }
+    cls: type[FlaskForm] = type("SectionForm", (SectionFormBase,), attrs)
+    if key is not None:
+        if len(_FORM_CLASSES) >= _FORM_CLASSES_MAX:
+            _FORM_CLASSES.clear()
+        _FORM_CLASSES[key] = cls
+    return cls
+
+
 def build_section_form(
     questions: list[Question],
     answers: dict[str, Any],
@@ -302,16 +328,17 @@ def build_section_form(
     done: bool,
     extra_rows: dict[str, int] | None = None,
     bilingual: bool = False,
+    cache_key: Hashable | None = None,
 ) -> FlaskForm:
     """The section's form: filled from the stored answers, and from the request when it was posted
-    (form values and uploaded files, as Flask-WTF reads them)."""
+    (form values and uploaded files, as Flask-WTF reads them). With `cache_key` (the definition's
+    content hash and the section id) the form class is built once and reused."""
     extra_rows = extra_rows or {}
-    attrs: dict[str, Any] = {}
     data: dict[str, Any] = {"section_done": "yes" if done else None}
+    rows: dict[str, int] = {}
     for q in questions:
         web = WEB_ANSWER_TYPES[q.type]
         stored = answers.get(q.id)
-        attrs[field_name(q.id)] = web.field(q, web.rows(stored) + extra_rows.get(q.id, 0), bilingual)
+        rows[q.id] = web.rows(stored) + extra_rows.get(q.id, 0)
         data[field_name(q.id)] = web.initial(q, stored)
-    cls: type[FlaskForm] = type("SectionForm", (SectionFormBase,), attrs)
-    return cls(data=data)
+    return _section_form_class(questions, rows, bilingual, cache_key)(data=data)

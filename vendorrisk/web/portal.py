@@ -7,15 +7,32 @@ nothing; saving a section records the visit (`Invitation.last_opened_at`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
-from ..extensions import limiter
-from ..models import Invitation, StateError
+from ..domain.vocabulary import JST, canonical_json
+from ..extensions import csrf, limiter
+from ..models import Invitation, StateError, utcnow
 from ..services import answers, definitions, evidence, invitations
+from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
 from .forms import EmptyForm
 from .unit_of_work import keep_changes, refusable
@@ -23,6 +40,7 @@ from .unit_of_work import keep_changes, refusable
 bp = Blueprint("portal", __name__, url_prefix="/r/<token>")
 
 SectionEntry = tuple[Questionnaire, Section, list[Question]]
+BASE_PREFIX = "_v_"  # hidden field per question: the version (and fingerprint) the page was rendered with
 
 
 @bp.url_value_preprocessor
@@ -55,16 +73,28 @@ def _rate_limit() -> str:
 
 
 def _sections(invitation: Invitation) -> list[SectionEntry]:
-    """Applicable sections (with their applicable questions), in order."""
+    """Applicable sections (with their applicable questions), in order. Cached per process by the
+    definitions' content hashes and the engagement profile (both decide it entirely)."""
     profile = invitation.engagement.profile()
+    questionnaires = definitions.invitation_questionnaires(invitation)
+    key = (tuple(q.version for q in questionnaires), canonical_json(profile))
+    cached = _SECTIONS.get(key)
+    if cached is not None:
+        return cached
     out = []
-    for q in definitions.invitation_questionnaires(invitation):
+    for q in questionnaires:
         applicable = {x.id for x in q.applicable(profile)}
         for section in q.sections:
             questions = [x for x in section.questions if x.id in applicable]
             if questions:
                 out.append((q, section, questions))
+    if len(_SECTIONS) >= 256:
+        _SECTIONS.clear()
+    _SECTIONS[key] = out
     return out
+
+
+_SECTIONS: dict[tuple[tuple[str, ...], str], list[SectionEntry]] = {}
 
 
 def _section_key(q: Questionnaire, section: Section) -> str:
@@ -127,22 +157,32 @@ class SectionPage:
     def key(self) -> str:
         return _section_key(self.questionnaire, self.section)
 
-    def answers(self) -> dict[str, Any]:
+    def stored(self) -> dict[str, AnswerBase]:
+        """This section's answers as stored now (value fingerprint and version): only these are read."""
         assert self.invitation.response is not None
-        return self.invitation.response.answer_map()
+        return answers.stored_bases(self.invitation.response, [q.id for q in self.questions])
 
-    def form(self, extra_rows: dict[str, int] | None = None) -> Any:
+    def answers(self, only: set[str] | None = None) -> dict[str, Any]:
+        assert self.invitation.response is not None
+        qids = [q.id for q in self.questions if only is None or q.id in only]
+        return answers.stored_values(self.invitation.response, qids)
+
+    def form(self, extra_rows: dict[str, int] | None = None, only: set[str] | None = None) -> Any:
+        """The section form, filled from the stored answers (of the `only` questions, for an autosave)."""
         assert self.invitation.response is not None
         done = self.key in (self.invitation.response.completed_sections or [])
-        return build_section_form(self.questions, self.answers(), done=done, extra_rows=extra_rows,
-                                  bilingual=g.bilingual)
+        return build_section_form(self.questions, self.answers(only), done=done, extra_rows=extra_rows,
+                                  bilingual=g.bilingual, cache_key=(self.questionnaire.version, self.section.id))
 
-    def render(self, form: Any, errors: bool = False) -> Any:
+    def render(self, form: Any, errors: bool = False, bases: dict[str, AnswerBase] | None = None,
+               notice: str | None = None) -> Any:
+        bases = {**self.stored(), **(bases or {})}
         return render_template(
             "portal/section.html", invitation=self.invitation, engagement=self.invitation.engagement,
             questionnaire=self.questionnaire, section=self.section, questions=self.questions, form=form,
             answers=self.answers(), field_name=field_name, index=self.index, total=len(self.sections),
-            form_has_errors=errors,
+            form_has_errors=errors, bases={field_name(q): b.render() for q, b in bases.items()},
+            notice=notice,
         )
 
     def next_url(self) -> str:
@@ -152,8 +192,45 @@ class SectionPage:
         return url_for("portal.check")
 
 
+def _portal_key() -> str:
+    """Rate limits count per link and address: behind one proxy address, contractors do not share
+    one budget (the token itself is never kept, only a prefix of its hash)."""
+    token_hash = hashlib.sha256(str(g.get("token", "")).encode("utf-8")).hexdigest()[:16]
+    return f"portal:{token_hash}:{get_remote_address()}"
+
+
+def _autosave_limit() -> str:
+    return str(current_app.config["PORTAL_AUTOSAVE_RATE_LIMIT"])
+
+
+def _posted_bases(page: SectionPage) -> dict[str, AnswerBase]:
+    """The versions the page was rendered with (hidden fields `_v_<field>`), by question id."""
+    out = {}
+    for q in page.questions:
+        base = AnswerBase.parse(request.form.get(BASE_PREFIX + field_name(q.id)))
+        if base is not None:
+            out[q.id] = base
+    return out
+
+
+CSRF_LOST = ("画面を開いてから時間がたったため、入力内容はまだ保存されていません。入力内容はこの画面に残しています。"
+             "確認して、もう一度「保存して次へ」を押してください。")
+SAVED_HERE = "回答を保存しました。"
+
+
+def _csrf_refused() -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return False
+    try:
+        csrf.protect()
+    except CSRFError:
+        return True
+    return False
+
+
 @bp.route("/s/<qid>/<section_id>", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"])
+@csrf.exempt  # checked in the view: a lost session gets the page back with what was typed
+@limiter.limit(_rate_limit, methods=["POST"], key_func=_portal_key)
 def section(qid: str, section_id: str) -> Any:
     inv: Invitation = g.invitation
     assert inv.response is not None
@@ -161,25 +238,34 @@ def section(qid: str, section_id: str) -> Any:
         flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
         return redirect(url_for("portal.start"))
     page = SectionPage.find(inv, qid, section_id)
+    if request.method == "POST" and _csrf_refused():
+        form = page.form()
+        return page.render(form, bases=_posted_bases(page), notice=CSRF_LOST), 400
     form = page.form()
     if request.method == "GET":
         return page.render(form)
     action = form.action.data or "continue"
     if action.startswith("add:"):
         # 「行を追加」: re-render with one more empty row, keeping what was typed (nothing saved yet).
-        return page.render(page.form(extra_rows={action[4:]: 1}))
+        return page.render(page.form(extra_rows={action[4:]: 1}), bases=_posted_bases(page))
     form.validate()
-    with refusable(StateError) as refusal:
-        has_errors = _save_section(page, form)
+    try:
+        with refusable(StateError) as refusal:
+            has_errors, bases = _save_section(page, form)
+    except answers.Busy as busy:  # nothing saved: the page comes back with what was typed
+        return page.render(form, bases=_posted_bases(page), notice=str(busy)), 503
     if refusal:
         flash(refusal.message, "error")
         return redirect(url_for("portal.start"))
     if has_errors:
         keep_changes()  # the valid answers are saved; the page shows what failed and why
-        return page.render(form, errors=True)
+        return page.render(form, errors=True, bases=bases)
     if action == "later":
         flash("回答を保存しました。このページのリンク（メールのリンク）から、いつでも続きを入力できます。", "success")
         return redirect(url_for("portal.start"))
+    if action == "save":  # Enter in a text field: saved, same page
+        flash(SAVED_HERE, "success")
+        return redirect(url_for("portal.section", qid=qid, section_id=section_id))
     return redirect(page.next_url())
 
 
@@ -197,11 +283,25 @@ def _store_upload(page: SectionPage, question: Question, field: Any) -> dict[str
         return None
 
 
-def _save_section(page: SectionPage, form: Any) -> bool:
-    """Save every valid answer of the section (an invalid one keeps its earlier saved answer);
-    True when some field failed."""
+def _conflict_message(question: Question, conflict: answers.Conflict) -> str:
+    when = conflict.updated_at.astimezone(JST).strftime("%H:%M") if conflict.updated_at else ""
+    shown = (ANSWER_TYPES[question.type].display(question, conflict.value)
+             if ANSWER_TYPES[question.type].is_answered(conflict.value) else "未回答")
+    return (f"この設問は、別の画面（タブ）で{when}に新しい回答が保存されているため、保存しませんでした。"
+            f"保存されている回答：「{shown}」。入力した内容はそのまま残しています。"
+            "どちらにするか確かめて、もう一度保存してください。")
+
+
+def _missing_message(missing: list[Question]) -> str:
+    names = "、".join(f"「{q.text_ja}」" for q in missing)
+    return f"次の必須の設問が未回答のため、完了にできません：{names}。回答を保存しました。"
+
+
+def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for question in page.questions:
+        if only is not None and question.id not in only:
+            continue
         field = form[field_name(question.id)]
         if question.type == "file":
             stored = _store_upload(page, question, field)
@@ -209,10 +309,65 @@ def _save_section(page: SectionPage, form: Any) -> bool:
                 values[question.id] = stored
         elif not field.errors:
             values[question.id] = getattr(field, "answer_value", None)
+    return values
+
+
+def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerBase]]:
+    """Save every valid, changed answer of the section (an invalid one keeps its earlier saved
+    answer; a stale one is refused); (whether some field failed, the versions to render with)."""
+    values = _section_values(page, form)
+    posted = _posted_bases(page)
+    wants_done = form.section_done.data == "yes"
     has_errors = any(form[field_name(x.id)].errors for x in page.questions)
-    answers.save_answers(page.invitation, values, completed_section=page.key,
-                         section_done=form.section_done.data == "yes" and not has_errors)
-    return has_errors
+    result = answers.save_answers(
+        page.invitation, values, base=posted, completed_section=page.key,
+        section_done=wants_done and not has_errors, section_questions=page.questions,
+    )
+    for question in page.questions:
+        conflict = result.conflicts.get(question.id)
+        if conflict is not None:
+            form[field_name(question.id)].errors = [_conflict_message(question, conflict)]
+    if result.missing:
+        form.section_done.errors = [_missing_message(result.missing)]
+    # invalid fields keep the version they were rendered with; the others are as stored now
+    bases = {**{qid: b for qid, b in posted.items() if qid not in values}, **result.versions}
+    return has_errors or bool(result.conflicts) or bool(result.missing), bases
+
+
+@bp.route("/s/<qid>/<section_id>/autosave", methods=["POST"])
+@csrf.exempt  # checked below, answered in JSON
+@limiter.limit(_autosave_limit, key_func=_portal_key)
+def autosave(qid: str, section_id: str) -> Any:
+    """The page's JavaScript saves the changed questions (`_changed` names their fields) with the
+    versions they were rendered with; the answer gives the new versions, or why not."""
+    inv: Invitation = g.invitation
+    assert inv.response is not None
+    if _csrf_refused():
+        return jsonify(error="画面の有効期限が切れました。「保存して次へ」を押して保存してください。"), 400
+    if inv.response.state != "draft":
+        return jsonify(error="回答は提出済みのため、保存できません。"), 409
+    page = SectionPage.find(inv, qid, section_id)
+    changed = set(request.form.getlist("_changed"))
+    only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
+    form = page.form(only=set())  # filled from the request alone: no stored answer is read for it
+    form.validate()
+    try:
+        with refusable(StateError) as refusal:
+            result = answers.save_answers(inv, _section_values(page, form, only), base=_posted_bases(page))
+    except answers.Busy as busy:
+        return jsonify(error=str(busy), retry=True), 503
+    if refusal:
+        return jsonify(error=refusal.message), 409
+    errors = {field_name(q.id): list(form[field_name(q.id)].errors) for q in page.questions
+              if q.id in only and form[field_name(q.id)].errors}
+    conflicts = {field_name(q.id): _conflict_message(q, result.conflicts[q.id]) for q in page.questions
+                 if q.id in result.conflicts}
+    return jsonify(
+        saved_at=utcnow().astimezone(JST).strftime("%H:%M"),
+        versions={field_name(q.id): result.versions[q.id].render() for q in page.questions
+                  if q.id in result.versions},
+        errors=errors, conflicts=conflicts,
+    )
 
 
 @bp.route("/check")
@@ -270,7 +425,7 @@ def _glyph_warnings(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @bp.route("/submit", methods=["POST"])
-@limiter.limit(_rate_limit)
+@limiter.limit(_rate_limit, key_func=_portal_key)
 def submit() -> Any:
     inv: Invitation = g.invitation
     if not EmptyForm().validate_on_submit():
