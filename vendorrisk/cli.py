@@ -12,10 +12,10 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from .cli_audit import audit_cli
-from .cli_questionnaires import schema_command
-from .domain.vocabulary import ROLES
 from .cli_backup import backup_command, restore_command
 from .cli_jobs import annex_issue_all, jobs_cli, worker_command
+from .cli_questionnaires import schema_command
+from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
 
 # Who the audit log names for a command run on the server.
@@ -27,6 +27,7 @@ engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
 annex_cli.add_command(annex_issue_all)
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
+questionnaires_cli.add_command(schema_command)
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
 users_cli = AppGroup("users", help="職員の利用者")
 

@@ -23,7 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # vendorrisk/gunicorn_conf.py), else http://127.0.0.1:5000. Set it behind a reverse proxy.
     "BASE_URL": None,
     "SERVED_URL": None,  # set by the gunicorn config from the socket it listens on; not for users
-    "REDIS_URL": None,  # checked by /healthz when set (so is a redis:// RATELIMIT_STORAGE_URI)
+    # None → background jobs run inline, after the request's commit; checked by /healthz when set
+    # (so is a redis:// RATELIMIT_STORAGE_URI)
+    "REDIS_URL": None,
     # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto/-Host/-Port
     # (werkzeug ProxyFix). 0 = none: the headers are ignored.
     "PROXY_FIX": 0,
@@ -43,7 +45,6 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "TESTING": False,
-    "REDIS_URL": None,  # None → background jobs run inline, after the request's commit
     "JOB_TIMEOUT": 300,  # seconds one job may run on the RQ worker
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -29,7 +29,7 @@ def _path_parameters(op: Operation) -> list[dict[str, Any]]:
              "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}} for name in names]
 
 
-def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _operation(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
     if op.response is not None:
         ok = {"description": "成功", "content": {op.media_type: {"schema": refs[(op.response, "serialization")]}}}
@@ -55,7 +55,8 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     models = _models()
-    inputs = [(m, "validation") for m in models] + [(m, "serialization") for m in models]
+    modes: tuple[Literal["validation", "serialization"], ...] = ("validation", "serialization")
+    inputs = [(m, mode) for mode in modes for m in models]
     refs, top = models_json_schema(inputs, ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:

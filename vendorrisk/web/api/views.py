@@ -158,9 +158,9 @@ def get_vendor(key: ApiKey, vendor_id: int) -> dict[str, Any]:
 
 # --- engagements ----------------------------------------------------------------------------
 
-STATE_FILTER = {"name": "state", "in": "query", "required": False,
+STATE_FILTER: dict[str, Any] = {"name": "state", "in": "query", "required": False,
                 "schema": {"type": "string", "enum": ["draft", "invited", "submitted", "approved", "rejected"]}}
-KIND_FILTER = {"name": "kind", "in": "query", "required": False,
+KIND_FILTER: dict[str, Any] = {"name": "kind", "in": "query", "required": False,
                "schema": {"type": "string", "enum": ["outsourcing", "cloud", "social_media"]}}
 
 
