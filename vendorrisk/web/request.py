@@ -11,9 +11,11 @@ line breaks are kept).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter, Map
 
 from ..domain.vocabulary import strip_control
 
@@ -34,9 +36,24 @@ class CleanRequest(Request):
             return
         super()._load_form_data()
         form = self.__dict__["form"]
+        # A multipart part whose name cannot be read (`name="x\\"`: the quote is escaped) arrives
+        # without a name: such a field cannot belong to any form and is dropped.
         self.__dict__["form"] = ImmutableMultiDict(
-            [(clean_text(k), clean_text(v)) for k, v in form.items(multi=True)]
+            [(clean_text(k), clean_text(v if isinstance(v, str) else "")) for k, v in form.items(multi=True)
+             if isinstance(k, str)]
         )
+        files = self.__dict__["files"]
+        if any(not isinstance(name, str) for name in files):
+            self.__dict__["files"] = type(files)((k, f) for k, f in files.items(multi=True) if isinstance(k, str))
         for upload in self.__dict__["files"].values():
             if upload.filename:
                 upload.filename = clean_text(upload.filename)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in every route: ids beyond a 64-bit signed integer match no route (a neutral 404)
+    instead of reaching the database, which cannot bind them."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
