@@ -10,7 +10,7 @@ PORT ?= 5000
 # poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite test-e2e gates lint typecheck bandit audit lock bench check-pdf clean
+.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite gates vendor-checkers lint typecheck bandit audit lock bench check-pdf clean
 
 setup: system-deps venv instance
 
@@ -82,14 +82,26 @@ serve-prod: setup
 
 # `make test`: the gates below, then the whole suite (SQLite and PostgreSQL; inside it the access
 # matrix over the URL map, hypothesis fuzzing of every form and of the policy parser, the migration
-# test from every revision). `make test-e2e`: the slower gates in the real browser and vnu.
-test: setup gates
+# test from every revision, the Nu HTML Checker over every page).
+test: setup gates vendor-checkers
 	$(VENV)/bin/pytest
 
-test-sqlite: setup gates
+test-sqlite: setup gates vendor-checkers
 	VENDORRISK_TEST_POSTGRES=0 $(VENV)/bin/pytest
 
 gates: lint typecheck bandit audit
+
+# The Nu HTML Checker (vnu-jar) from npm, unpacked into a cache folder (not in git) on first use.
+CHECKERS := .cache/checkers
+VNU_VERSION := 24.10.17
+vendor-checkers: $(CHECKERS)/vnu.jar
+
+$(CHECKERS)/vnu.jar:
+	@mkdir -p $(CHECKERS)/npm
+	cd $(CHECKERS)/npm && npm pack --silent vnu-jar@$(VNU_VERSION) >/dev/null
+	tar -xzf $(CHECKERS)/npm/vnu-jar-$(VNU_VERSION).tgz -C $(CHECKERS)/npm
+	cp $(CHECKERS)/npm/package/build/dist/vnu.jar $@
+	rm -rf $(CHECKERS)/npm/package
 
 lint: venv
 	$(VENV)/bin/ruff check vendorrisk tests
@@ -120,4 +132,4 @@ check-pdf: venv
 	@$(VENV)/bin/vendorrisk check-pdf
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .cache
