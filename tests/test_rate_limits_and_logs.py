@@ -126,3 +126,21 @@ def test_the_masking_filter_covers_messages_arguments_and_tracebacks():
     formatted = logging.Formatter().format(record)
     assert "SeCrEt" not in formatted and "/r/[token]/" in formatted
     assert mask_tokens("/static/app.css /r/") == "/static/app.css /r/"
+
+
+def test_rate_limits_count_in_redis_when_redis_is_configured(monkeypatch):
+    from flask import Config
+
+    from vendorrisk import config
+
+    def storage() -> str:
+        loaded = Config(".")
+        loaded.from_mapping(config.DEFAULTS)
+        config.apply_environment(loaded)
+        return str(loaded["RATELIMIT_STORAGE_URI"])
+
+    assert storage() == "memory://"
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")
+    assert storage() == "redis://127.0.0.1:6379/5"
+    monkeypatch.setenv("VENDORRISK_RATELIMIT_STORAGE_URI", "memory://")
+    assert storage() == "memory://"
