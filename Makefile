@@ -91,10 +91,19 @@ test-sqlite: setup gates vendor-checkers
 
 gates: lint typecheck bandit audit
 
-# The Nu HTML Checker (vnu-jar) from npm, unpacked into a cache folder (not in git) on first use.
+# The Nu HTML Checker (vnu-jar) and axe-core from npm, unpacked into a cache folder (not in git)
+# on first use (tests/test_html_validity.py, tests/test_accessibility.py).
 CHECKERS := .cache/checkers
 VNU_VERSION := 24.10.17
-vendor-checkers: $(CHECKERS)/vnu.jar
+AXE_VERSION := 4.10.3
+vendor-checkers: $(CHECKERS)/vnu.jar $(CHECKERS)/axe.min.js
+
+$(CHECKERS)/axe.min.js:
+	@mkdir -p $(CHECKERS)/npm
+	cd $(CHECKERS)/npm && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf $(CHECKERS)/npm/axe-core-$(AXE_VERSION).tgz -C $(CHECKERS)/npm package/axe.min.js
+	cp $(CHECKERS)/npm/package/axe.min.js $@
+	rm -rf $(CHECKERS)/npm/package
 
 $(CHECKERS)/vnu.jar:
 	@mkdir -p $(CHECKERS)/npm
