@@ -51,9 +51,9 @@ class CleanRequest(Request):
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` in every route: ids beyond a 64-bit signed integer match no route (a neutral 404)
-    instead of reaching the database, which cannot bind them."""
+    """`<int:…>` in every route: ids beyond the id columns' range (INTEGER: 32-bit signed on
+    PostgreSQL) match no route (a neutral 404) instead of reaching the database, which cannot bind them."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
