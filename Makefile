@@ -10,7 +10,7 @@ PORT ?= 5000
 # poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite bench check-pdf clean
+.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite gates vendor-checkers lint typecheck bandit audit lock bench check-pdf clean
 
 setup: system-deps venv instance
 
@@ -34,11 +34,22 @@ system-deps:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs are reproducible: every package (with the test extra) at the version pinned in
+# requirements.lock, then the project itself without resolving again. pyproject.toml keeps the
+# ranges; `make lock` rewrites the lock from them (in a fresh venv).
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip >/dev/null
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -r requirements.lock
+	$(PIP) install -q -e . --no-deps
 	@touch $@
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[test]'
+	@{ echo "# Every package of \`pip install -e '.[test]'\`, pinned: \`make lock\` writes it, \`make setup\` installs it."; \
+	  .lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\|wheel\)=='; } > requirements.lock
+	rm -rf .lock-venv
 
 instance: venv
 	@$(PY) -m vendorrisk.instance_setup
@@ -66,13 +77,62 @@ serve-prod: setup
 	@test -n "$$VENDORRISK_BASE_URL" || echo "!! VENDORRISK_BASE_URL is not set: links in e-mails will point at http://$(HOST):$(PORT)"
 	@echo "== serving on http://$(HOST):$(PORT)/ for the reverse proxy  (Ctrl+C to stop)"
 	@VENDORRISK_PROXY_FIX=$${VENDORRISK_PROXY_FIX:-1} VENDORRISK_SESSION_COOKIE_SECURE=$${VENDORRISK_SESSION_COOKIE_SECURE:-true} \
+	  VENDORRISK_RATELIMIT_STORAGE_URI=$${VENDORRISK_RATELIMIT_STORAGE_URI:-$${REDIS_URL:-redis://127.0.0.1:6379/0}} \
 	  exec $(GUNICORN) 'vendorrisk:create_app()'
 
-test: setup
+# `make test`: the gates below, then the whole suite (SQLite and PostgreSQL; inside it the access
+# matrix over the URL map, hypothesis fuzzing of every form and of the policy parser, the migration
+# test from every revision, the Nu HTML Checker over every page).
+test: setup gates vendor-checkers
 	$(VENV)/bin/pytest
 
-test-sqlite: setup
+test-sqlite: setup gates vendor-checkers
 	VENDORRISK_TEST_POSTGRES=0 $(VENV)/bin/pytest
+
+gates: lint typecheck bandit audit
+
+# The Nu HTML Checker (vnu-jar) and axe-core from npm, unpacked into a cache folder (not in git)
+# on first use (tests/test_html_validity.py, tests/test_accessibility.py).
+CHECKERS := .cache/checkers
+VNU_VERSION := 24.10.17
+AXE_VERSION := 4.10.3
+vendor-checkers: $(CHECKERS)/vnu.jar $(CHECKERS)/axe.min.js
+
+$(CHECKERS)/axe.min.js:
+	@mkdir -p $(CHECKERS)/npm
+	cd $(CHECKERS)/npm && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf $(CHECKERS)/npm/axe-core-$(AXE_VERSION).tgz -C $(CHECKERS)/npm package/axe.min.js
+	cp $(CHECKERS)/npm/package/axe.min.js $@
+	rm -rf $(CHECKERS)/npm/package
+
+$(CHECKERS)/vnu.jar:
+	@mkdir -p $(CHECKERS)/npm
+	cd $(CHECKERS)/npm && npm pack --silent vnu-jar@$(VNU_VERSION) >/dev/null
+	tar -xzf $(CHECKERS)/npm/vnu-jar-$(VNU_VERSION).tgz -C $(CHECKERS)/npm
+	cp $(CHECKERS)/npm/package/build/dist/vnu.jar $@
+	rm -rf $(CHECKERS)/npm/package
+
+lint: venv
+	$(VENV)/bin/ruff check vendorrisk tests
+
+typecheck: venv
+	$(VENV)/bin/mypy vendorrisk
+
+# No medium or high finding (-ll); each low-severity exception is a `# nosec` with its reason.
+bandit: venv
+	$(VENV)/bin/bandit -q -c pyproject.toml -r vendorrisk -ll
+
+# Known vulnerabilities in the locked packages (PyPI's advisory data for each pinned version: needs
+# the network). Only when that data cannot be reached (offline, or a mirror without it) is the gate
+# skipped, with a message saying so.
+AUDIT_PROBE := import re, urllib.request; v = re.search(r"^flask==(\S+)", open("requirements.lock").read(), re.M | re.I)[1]; \
+  urllib.request.urlopen(f"https://pypi.org/pypi/flask/{v}/json", timeout=10)
+audit: venv
+	@if $(PY) -c '$(AUDIT_PROBE)' 2>/dev/null; then \
+	  $(VENV)/bin/pip-audit --strict --progress-spinner off --no-deps --disable-pip -r requirements.lock; \
+	else \
+	  echo "!! pip-audit SKIPPED: PyPI's advisory data (https://pypi.org/pypi/<name>/<version>/json) is not reachable from here; the lock was not checked for known vulnerabilities"; \
+	fi
 
 bench: setup
 	$(PY) bench/annex.py
@@ -85,4 +145,4 @@ check-pdf: venv
 	@$(VENV)/bin/vendorrisk check-pdf
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .cache

@@ -32,9 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
     )
-    from .web.request import CleanRequest
+    from .web.request import BoundedIntConverter, CleanRequest
 
     app.request_class = CleanRequest
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     config_module.apply_environment(app.config)

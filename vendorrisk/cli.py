@@ -27,6 +27,7 @@ engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
 annex_cli.add_command(annex_issue_all)
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
+questionnaires_cli.add_command(schema_command)
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
 users_cli = AppGroup("users", help="職員の利用者")
 

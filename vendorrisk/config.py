@@ -64,6 +64,10 @@ def apply_environment(config: Config) -> None:
     for plain in ("DATABASE_URL", "REDIS_URL"):  # the names every hosting platform uses
         if os.environ.get(plain):
             config[plain] = os.environ[plain]
+    # Rate limits count in Redis too when there is one, so every gunicorn worker shares one budget
+    # (an explicit VENDORRISK_RATELIMIT_STORAGE_URI wins).
+    if config.get("REDIS_URL") and not os.environ.get(f"{ENV_PREFIX}_RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
 
 
 def sqlalchemy_url(config: dict[str, Any], instance_path: Path) -> str:

@@ -25,7 +25,8 @@ Behind a reverse proxy set VENDORRISK_PROXY_FIX=<number of proxies> (the app's P
 X-Forwarded-For/-Proto/-Host/-Port from that many hops) and VENDORRISK_BASE_URL; gunicorn's own
 forwarded-header handling is switched off below so that trust is decided in one place.
 
-The access log is off by default: its lines would carry the /r/<token> path of contractor links.
+The access log is off by default. When it is switched on (`--access-logfile -`), its lines, like the
+error log's, pass through vendorrisk.logging_filters: the /r/<token> of contractor links is masked.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ errorlog = "-"
 loglevel = os.environ.get("VENDORRISK_LOG_LEVEL", "info")
 
 
+def on_starting(server: Any) -> None:
+    """Mask contractor tokens in gunicorn's access and error logs (master and, inherited, workers)."""
+    from vendorrisk import logging_filters
+
+    logging_filters.install()
+
+
 def when_ready(server: Any) -> None:
     """Before the workers start: tell them the address served on (the base URL of links when
     VENDORRISK_BASE_URL is unset) and report a BASE_URL that does not match it."""
@@ -83,7 +91,10 @@ def post_worker_init(worker: Any) -> None:
     under the per-process render lock with a time limit."""
     import time
 
+    from vendorrisk import logging_filters
     from vendorrisk.serving import install_render_lock
+
+    logging_filters.install()
 
     started = time.monotonic()
     try:

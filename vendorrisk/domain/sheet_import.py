@@ -143,18 +143,58 @@ def _read_csv(path: Path) -> list[list[Any]]:
     return [row for row in csv.reader(io.StringIO(text, newline=""))]
 
 
+# Bounds for a questionnaire sheet: a real one is a few hundred rows in well under 1 MB. A zip
+# bomb (a tiny .xlsx that inflates to gigabytes) is refused from its declared sizes before any part
+# is inflated (zipfile never inflates a member past its declared size).
+MAX_SHEET_BYTES = 10 * 1024 * 1024
+MAX_INFLATED_BYTES = 50 * 1024 * 1024
+MAX_ZIP_MEMBERS = 500
+MAX_ROWS = 5000
+MAX_COLUMNS = 60
+TOO_LARGE = "ファイルが大きすぎます（展開後50MB・5000行まで）。質問票の表だけを保存したファイルを指定してください。"
+
+
+def _check_xlsx_bounds(path: Path) -> None:
+    import zipfile
+
+    if path.stat().st_size > MAX_SHEET_BYTES:
+        raise SheetRefused(TOO_LARGE)
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_INFLATED_BYTES:
+            raise SheetRefused(TOO_LARGE)
+
+
+class SheetRefused(ValueError):
+    """A sheet refused for what it is (too large, holds a formula): the message says what to do."""
+
+
+def _refuse_formulas(rows: list[list[Any]], sheet: str) -> None:
+    """A formula (=HYPERLINK(...) …) is never question text: the import is refused, never kept."""
+    for number, row in enumerate(rows, start=1):
+        if any(isinstance(value, str) and value.lstrip().startswith("=") for value in row):
+            raise SheetRefused(
+                f"シート「{sheet}」の{number}行目に数式があります。数式を値に置き換えてから取り込んでください。"
+            )
+
+
 def _read_xlsx(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
     import openpyxl
 
+    _check_xlsx_bounds(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: a formula cell reads as its formula (refused below), never as a cached value.
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
         meta: dict[str, str] = {}
         rows: list[list[Any]] | None = None
         for ws in wb.worksheets:
             title = unicodedata.normalize("NFKC", ws.title).strip().lower()
-            data = [list(r) for r in ws.iter_rows(values_only=True)]
+            data = [list(r) for r in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS)]
+            if len(data) > MAX_ROWS:
+                raise SheetRefused(TOO_LARGE)
+            _refuse_formulas(data, ws.title)
             if title in ("meta", "定義情報", "情報"):
                 for r in data:
                     if r and r[0] is not None and len(r) > 1:
@@ -216,11 +256,17 @@ def _read_rows(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
     """The sheet's rows and its meta sheet; ValueError with a Japanese message when unreadable."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path), {}
+        if path.stat().st_size > MAX_SHEET_BYTES:
+            raise SheetRefused(TOO_LARGE)
+        rows = _read_csv(path)
+        _refuse_formulas(rows, path.name)
+        return rows, {}
     if suffix not in (".xlsx", ".xlsm"):
         raise ValueError("対応していないファイル形式です（.xlsx または .csv を指定してください）。")
     try:
         return _read_xlsx(path)
+    except SheetRefused:
+        raise
     except Exception as e:  # openpyxl raises assorted errors for broken files
         raise ValueError(f"ファイルを読み込めません（{type(e).__name__}）。") from e
 

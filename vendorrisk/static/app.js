@@ -23,6 +23,26 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   // Autosave of the section page: the changed questions, every few seconds and on leaving a field.
   document.querySelectorAll("form[data-autosave]").forEach(setupAutosave);
+  // A table wider than the screen scrolls inside its wrapper: make that region reachable and
+  // scrollable from the keyboard, named after the heading above it (WCAG 2.1.1).
+  var wraps = document.querySelectorAll(".table-wrap");
+  var label = function (wrap) {
+    var el = wrap.previousElementSibling;
+    while (el && !/^H[1-6]$/.test(el.tagName)) { el = el.previousElementSibling; }
+    return el ? el.textContent.trim() + "（表）" : "表";
+  };
+  var mark = function () {
+    wraps.forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth) {
+        wrap.setAttribute("tabindex", "0"); wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", label(wrap));
+      } else {
+        wrap.removeAttribute("tabindex"); wrap.removeAttribute("role"); wrap.removeAttribute("aria-label");
+      }
+    });
+  };
+  mark();
+  window.addEventListener("resize", mark);
 });
 
 function setupAutosave(form) {

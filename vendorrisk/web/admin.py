@@ -110,7 +110,12 @@ def add_user() -> Any:
 @roles_required("admin")
 def thresholds() -> Any:
     form = ThresholdsForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    for field in form:  # blank after trimming (a full-width space, 「 」 …) is no score: never store null
+        if field.name != "csrf_token" and not field.errors and field.data is None:
+            field.errors = [*field.errors, "点数を入力してください。"]
+            valid = False
+    if not valid:
         return _organisation_page(400, thresholds_form=form)
     organisation_settings.save_thresholds(current_user.organisation, form.thresholds(), actor=current_user)
     flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")

@@ -1,10 +1,27 @@
-"""Japanese error pages for 400/403/404/405/413/429/500 (and the CSRF failure)."""
+"""Japanese error pages for 400/403/404/405/413/429/500 (and the CSRF failure), the limit on
+token guessing and the masking of tokens in log lines.
+
+Token guessing: every 404 under /r/ (a wrong, expired or revoked token) counts against two budgets
+in the rate-limit storage (Redis when configured, so every worker shares them): one per client
+address (TOKEN_GUESS_RATE_LIMIT) and one for the whole server (TOKEN_GUESS_GLOBAL_LIMIT). When
+either is spent, every request under /r/ from that address (or, globally, every request under /r/
+that does not carry a valid token) answers 429 before the token is looked up.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, render_template, request
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
+
+from .. import logging_filters
+from ..extensions import limiter
+
+TOKEN_GUESS_DEFAULTS = {"TOKEN_GUESS_RATE_LIMIT": "20 per minute", "TOKEN_GUESS_GLOBAL_LIMIT": "300 per minute"}
 
 PAGES = {
     400: ("リクエストを処理できませんでした", "入力内容を確認して、もう一度お試しください。"),
@@ -31,7 +48,38 @@ def render_error(code: int, message: str | None = None) -> tuple[str, int]:
     return render_template("errors/error.html", title=title, message=message or default_message), code
 
 
+def _guess_limits() -> list[tuple[RateLimitItem, str]]:
+    config = current_app.config
+    per_address = parse(str(config.get("TOKEN_GUESS_RATE_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_RATE_LIMIT"]))
+    overall = parse(str(config.get("TOKEN_GUESS_GLOBAL_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_GLOBAL_LIMIT"]))
+    return [(per_address, "address:" + get_remote_address()), (overall, "global")]
+
+
+def _is_portal_path() -> bool:
+    return request.path.startswith("/r/")
+
+
+def _count_token_guess() -> None:
+    if not limiter.enabled:
+        return
+    for item, key in _guess_limits():
+        limiter.limiter.hit(item, "token-guess", key)
+
+
+def _token_guessing_exhausted() -> bool:
+    if not limiter.enabled:
+        return False
+    return any(not limiter.limiter.test(item, "token-guess", key) for item, key in _guess_limits())
+
+
 def register(app: Flask) -> None:
+    logging_filters.install()
+
+    @app.url_value_preprocessor  # app-wide ones run before the portal's token lookup
+    def _refuse_token_guessing(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if _is_portal_path() and _token_guessing_exhausted():
+            abort(429)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
         return render_error(
@@ -41,6 +89,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[str, int] | Response:
         code = error.code or 500
+        if code == 404 and _is_portal_path():
+            _count_token_guess()
         if request.path.startswith("/api/"):
             from .api import error_response
 

@@ -330,7 +330,9 @@ class OfficerForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    name = StringField("氏名", filters=[strip], validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
+    # id: the officer form on the same page has a `name` field too (ids are unique in a page).
+    name = StringField("氏名", id="user-name", filters=[strip],
+                       validators=[DataRequired("氏名を入力してください。"), Length(max=100)])
     email = EmailField(
         "メールアドレス",
         filters=[strip],

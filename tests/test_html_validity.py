@@ -1,0 +1,67 @@
+"""The Nu HTML Checker (vnu-jar from npm, run on Java) finds no error on any page.
+
+Every GET route of the URL map is rendered through the test client, as the actor that sees it
+(staff roles, the contractor's token link, anonymous), to files; vnu runs once over all of them.
+`make vendor-checkers` puts vnu.jar in .cache/checkers (npm pack into a cache folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_access_matrix import _rules, _url, world  # noqa: F401  (the fixture)
+
+VNU = Path(__file__).resolve().parent.parent / ".cache" / "checkers" / "vnu.jar"
+LOGIN = {"email": "admin@tamana.test", "password": "correct-horse-battery-2026"}
+
+
+def _require_vnu() -> None:
+    if VNU.exists() and shutil.which("java"):
+        return
+    message = f"{VNU} or java is missing: run `make vendor-checkers` (needs npm) and install Java 17"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The markup does not depend on the database: SQLite only."""
+    return "sqlite"
+
+
+def test_every_page_is_valid_html(app, seed, world, tmp_path):  # noqa: F811
+    _require_vnu()
+    staff = app.test_client()
+    assert staff.post("/login", data=LOGIN).status_code == 302
+    anonymous = app.test_client()
+    out = tmp_path / "pages"
+    out.mkdir()
+    written = []
+    for endpoint, method, rule in _rules(app):
+        if method != "GET" or endpoint.startswith(("api.", "static", "health")):
+            continue
+        client = anonymous if endpoint.startswith(("portal.", "auth.login")) else staff
+        response = client.get(_url(rule, world))
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        path = out / f"{endpoint}.html"
+        path.write_bytes(response.data)
+        written.append(path)
+    for page in ("/login", "/r/" + "x" * 43 + "/"):  # the login form and the 404 page
+        path = out / f"anon{len(written)}.html"
+        path.write_bytes(anonymous.get(page).data)
+        written.append(path)
+    assert len(written) >= 20
+    result = subprocess.run(
+        ["java", "-jar", str(VNU), "--errors-only", "--format", "json", *map(str, written)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    errors = [f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m['message']}" for m in messages
+              if m.get("type") == "error"]
+    assert not errors, "\n".join(errors)
