@@ -33,6 +33,7 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
     with app.app_context():
         engagement = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
         token = workflow.send_invitation(engagement, recipient_email="c@example.jp").token
+        vendor_id = engagement.vendor_id
         db.session.commit()
     qid, sid, questions, file_question = next(
         (q, s, qs, f) for q, s, qs in portal_sections(app, token) for f in qs if f.type == "file")
@@ -45,6 +46,7 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
             "engagement_id": eid, "annex_id": db.session.scalar(select(Annex.id)),
             "evidence_id": db.session.scalar(select(Evidence.id)),
             "token": token, "qid": qid, "section_id": sid, "key": "confidentiality", "filename": "app.css",
+            "what": "engagements", "fmt": "csv", "vendor_id": vendor_id, "edition_id": 1,
         }
     values["other_id"] = values["annex_id"]
     return {"app": app, "seed": seed, "values": values}
