@@ -257,3 +257,29 @@ def test_markup_in_the_policy_is_shown_as_text_on_the_review_page(app, client, s
     page = client.get(review).get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_an_open_questionnaire_keeps_citing_the_edition_it_was_sent_under(app, client, seed, login):
+    with app.app_context():
+        cloud = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
+        early_token = workflow.send_invitation(cloud, recipient_email="early@example.jp").token
+        db.session.commit()
+        old_number = _org(app).clause_number
+    start = client.get(f"/r/{early_token}/").get_data(as_text=True)
+    assert f"{old_number}「業務委託と外部サービス（クラウドサービス）の利用」に基づき" in start
+
+    login(seed.users["admin"])
+    review = _upload(client, TAMANA.replace(OLD_EXTERNAL, NEW_EXTERNAL).encode(), "tamana-2027.md")
+    assert client.post(f"{review}/accept").status_code == 302
+    client.post("/logout")
+    new_number = _org(app).clause_number
+    assert new_number != old_number  # the accepted edition cites the number with its parents: 6(8)
+
+    with app.app_context():
+        social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
+        late_token = workflow.send_invitation(social, recipient_email="late@example.jp").token
+        db.session.commit()
+    early = client.get(f"/r/{early_token}/").get_data(as_text=True)
+    late = client.get(f"/r/{late_token}/").get_data(as_text=True)
+    assert f"{old_number}「" in early and f"{new_number}「" not in early
+    assert f"{new_number}「" in late

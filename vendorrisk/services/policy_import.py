@@ -427,6 +427,21 @@ def edition_for_invitation(invitation: Invitation) -> PolicyEdition | None:
     return link.edition if link else None
 
 
+def citation_for_invitation(invitation: Invitation) -> dict[str, str]:
+    """What the questionnaire cites: the edition in force when the invitation was sent (a later edition
+    never changes an open questionnaire), else the organisation's current policy."""
+    edition = edition_for_invitation(invitation)
+    org = invitation.engagement.organisation
+    if edition is None:
+        return {"policy_title": org.policy_title, "clause_number": org.clause_number, "clause_title": org.clause_title}
+    clause = (edition.fields or {}).get("clause") or {}
+    return {
+        "policy_title": (edition.fields or {}).get("title") or org.policy_title,
+        "clause_number": clause.get("number_full") or clause.get("number") or org.clause_number,
+        "clause_title": clause.get("title") or org.clause_title,
+    }
+
+
 def _edition_in_force(session: Session, org: Organisation) -> PolicyEdition:
     found = session.scalar(
         select(PolicyEdition).filter_by(organisation_id=org.id, state="current").order_by(PolicyEdition.id.desc())

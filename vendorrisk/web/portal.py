@@ -31,7 +31,7 @@ from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Sectio
 from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
-from ..services import answers, definitions, evidence, invitations
+from ..services import answers, definitions, evidence, invitations, policy_import
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
 from .forms import EmptyForm
@@ -122,7 +122,8 @@ def start() -> Any:
         for q, section, questions in _sections(inv)
     ]
     return render_template("portal/start.html", invitation=inv, engagement=inv.engagement, tasks=tasks,
-                           done=sum(1 for t in tasks if t["status"] == "done"))
+                           done=sum(1 for t in tasks if t["status"] == "done"),
+                           citation=policy_import.citation_for_invitation(inv))
 
 
 @dataclass
