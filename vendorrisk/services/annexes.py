@@ -76,6 +76,15 @@ def _declaring_definitions(invitation: Invitation) -> list[qdef.Questionnaire]:
     return [q if qdef.declarations([q]) else current.get(q.id, q) for q in sent]
 
 
+def _with_obligations(sent: list[qdef.Questionnaire]) -> list[qdef.Questionnaire]:
+    """Definitions frozen before banks carried ``obligation:`` wording take it from the current file."""
+    try:
+        current = current_definitions()
+    except qdef.DefinitionError:
+        return sent
+    return sent + [current[q.id] for q in sent if q.id in current]
+
+
 def _contractor_people(facts: dict[str, Any]) -> list[dict[str, Any]]:
     people = []
     for role, role_title in _CONTRACTOR_ROLES:
@@ -128,7 +137,17 @@ def _social_accounts(engagement: Engagement, facts: dict[str, Any]) -> list[dict
     ]
 
 
-def _findings(assessment: Assessment, org: Organisation) -> list[dict[str, Any]]:
+def _obligations(definitions: list[qdef.Questionnaire]) -> dict[str, str]:
+    """Question id → the 是正事項 wording its bank declares (``obligation:``)."""
+    found: dict[str, str] = {}
+    for q in definitions:  # the definitions sent first: their own wording wins
+        for question in q.questions():
+            if question.obligation_ja:
+                found.setdefault(question.id, question.obligation_ja)
+    return found
+
+
+def _findings(assessment: Assessment, org: Organisation, obligations: dict[str, str]) -> list[dict[str, Any]]:
     if assessment.rating != "conditional":
         return []
     return [
@@ -136,14 +155,21 @@ def _findings(assessment: Assessment, org: Organisation) -> list[dict[str, Any]]
             "question_id": f.get("question_id", ""),
             "title": org.localize(f.get("question_text", "")),
             "remediation": org.localize(f.get("remediation", "")),
+            "obligation": org.localize(obligations.get(f.get("question_id", ""), "")),
             "deadline": f.get("deadline") or "",
         }
         for f in assessment.result.get("findings", [])
     ]
 
 
+#: Organisation settings the annex reads (set in the organisation's settings JSON).
+ANNEX_SETTINGS = ("heading_style", "digit_style", "address", "head_name")
+
+
 def _organisation(org: Organisation) -> dict[str, Any]:
+    settings = org.settings or {}
     return {
+        **{key: str(settings.get(f"annex_{key}") or "") for key in ANNEX_SETTINGS},
         "name": org.name,
         "slug": org.slug,
         "policy_title": org.policy_title,
@@ -178,7 +204,8 @@ def build_snapshot(
     response = invitation.response
     assert response is not None
     answers = response.answer_map()
-    facts = qdef.annex_answers(_declaring_definitions(invitation), answers)
+    definitions = _declaring_definitions(invitation)
+    facts = qdef.annex_answers(definitions, answers)
     vendor = engagement.vendor
     return {
         "issued_on": (issued_on or dt.datetime.now(JST).date()).isoformat(),
@@ -202,7 +229,7 @@ def build_snapshot(
         "subcontracting": _subcontracting(facts),
         "cloud": _cloud(engagement, facts),
         "social_accounts": _social_accounts(engagement, facts),
-        "findings": _findings(assessment, engagement.organisation),
+        "findings": _findings(assessment, engagement.organisation, _obligations(_with_obligations(definitions))),
         "rating": assessment.rating,
         "questionnaires": [f"{q.id}@{q.version}" for q in invitation_questionnaires(invitation)],
         "memorandum": memorandum,
