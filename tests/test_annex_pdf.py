@@ -198,7 +198,7 @@ def test_pdfa3_attachment_is_the_snapshot(rendered):
     assert reader.trailer["/Root"]["/AF"]  # PDF/A-3 associated file
     assert reader.attachments["answers-snapshot.json"][0] == payload
     raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert re.search(r"pdfaid:part[>=\"']+3", raw) and re.search(r"pdfaid:conformance[>=\"']+U", raw)
+    assert re.search(r"pdfaid:part[>=\"']+3", raw) and re.search(r"pdfaid:conformance[>=\"']+A", raw)
 
 
 def test_deterministic_output(renderer):

@@ -151,3 +151,35 @@ def test_memorandum_titled_worded_and_signed_blank(renderer):
         assert "本特記事項" not in text
         assert "熊本県玉名市岩崎163番地" in text and "玉名市長蔵原隆浩" in text
         assert "令和年月日" in text and "令和8年11月22日" not in text
+
+
+def test_pdf_a3a_tagged_with_the_answers_attached_once(renderer, tmp_path):
+    import subprocess
+
+    doc = compose_annex(make_snapshot(memorandum=False))
+    pdf = renderer.pdf(doc, attachment_json=b'{"answers": 1}')
+    path = tmp_path / "annex.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Tagged:\s+yes", info, re.M)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert list(reader.attachments) == ["answers-snapshot.json"]
+    assert len(reader.attachments["answers-snapshot.json"]) == 1
+    raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"pdfaid:conformance[>=\"']+A", raw)
+    roles: set[str] = set()
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if "/S" in node:
+            roles.add(str(node["/S"]))
+        kids = node.get("/K")
+        if kids is None or depth > 60:
+            return
+        for kid in kids if isinstance(kids, list) else [kids]:
+            kid = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(kid, dict):
+                walk(kid, depth + 1)
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    assert {"/H1", "/H3", "/Table", "/L"} <= roles, roles
