@@ -37,6 +37,7 @@ __all__ = [
     "annex_text",
     "compose_annex",
     "full_width_digits",
+    "issue_problems",
     "CONDITIONS",
 ]
 
@@ -651,6 +652,34 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         heading_style=heading_style,
         signing_date="令和　年　月　日",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# before issuing
+
+
+#: Placeholder values an issued annex may not leave empty, and what to fill in.
+_REQUIRED_VALUES = (
+    ("engagement.title", "案件の件名"),
+    ("organisation.head_title", "団体の長の職名（団体の設定）"),
+)
+
+
+def issue_problems(snapshot: Mapping[str, Any], doc: AnnexDocument) -> list[str]:
+    """What stops this annex from being issued (Japanese, one sentence each); [] when it can be.
+
+    別表1 must name 甲's people, and no placeholder the articles use may be filled with nothing."""
+    problems = []
+    officers = doc.table("officers").blocks[0] if doc.tables else None
+    if officers is None or not any(any(cell for cell in row) for row in officers.rows):
+        problems.append("別表1の甲の担当者が空です。案件の担当者（情報セキュリティ管理者等）を登録してください")
+    org = snapshot.get("organisation") or {}
+    engagement = snapshot.get("engagement") or {}
+    given = {"engagement.title": _s(engagement.get("title")), "organisation.head_title": _s(org.get("head_title"))}
+    for name, label in _REQUIRED_VALUES:
+        if not given[name]:
+            problems.append(f"差込項目 {{{name}}}（{label}）が入力されていません")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
