@@ -153,7 +153,9 @@ def test_cloud_high_adds_location_law_and_exit():
 
 
 def test_cloud_low_omits_high_articles():
-    doc = compose_annex(make_snapshot(("cloud",), cloud_high=False))
+    snap = make_snapshot(("cloud",), cloud_high=False)
+    snap["organisation"]["cloud_low_document"] = "annex"  # the bilateral annex chosen (issue #10 §4)
+    doc = compose_annex(snap)
     assert "cloud_service" in doc.article_keys and "cloud_low" in doc.article_keys
     for key in ("data_location", "governing_law", "cloud_exit", "system_security"):
         assert key not in doc.article_keys

@@ -183,3 +183,19 @@ def test_pdf_a3a_tagged_with_the_answers_attached_once(renderer, tmp_path):
 
     walk(reader.trailer["/Root"]["/StructTreeRoot"])
     assert {"/H1", "/H3", "/Table", "/L"} <= roles, roles
+
+
+def test_terms_of_service_cloud_gets_a_one_page_internal_usage_record(renderer):
+    snap = make_snapshot(kinds=("cloud",), memorandum=False)
+    snap["cloud"]["high"] = False
+    snap["engagement"]["confidentiality"] = 1
+    doc = compose_annex(snap)
+    assert doc.document_kind == "usage_record" and not doc.articles
+    pdf = renderer.pdf(doc, attachment_json=b"{}")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    for text in texts(renderer, snap):
+        assert "外部サービス利用承認記録" in text and "機密性2以上の情報を取り扱わない" in text
+        assert "サンプル住民情報クラウド" in text and "﨑山一郎" in text and "令和年月日" in text
+        assert "第1条" not in text and "乙は" not in text and "記名押印" not in text
+    snap["organisation"]["cloud_low_document"] = "annex"
+    assert compose_annex(snap).document_kind == "annex"

@@ -108,6 +108,17 @@ def _table(document, columns, rows, widths=()):
     return table
 
 
+def _summary_table(document, summary: list[tuple[str, str]]) -> None:
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in summary:
+        cells = table.add_row().cells
+        _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
+        _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
+        cells[0].width, cells[1].width = Mm(35), Mm(131)
+    _para(document, "", space_after=6)
+
+
 def render_docx(doc: AnnexDocument) -> bytes:
     document = Document()
     section = document.sections[0]
@@ -148,18 +159,12 @@ def render_docx(doc: AnnexDocument) -> bytes:
 
     _para(document, doc.title, style="Title", size=16, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
 
-    summary = list(doc.summary) + [
+    summary = [] if doc.document_kind == "usage_record" else list(doc.summary) + [
         ("甲", doc.party_a.name + (f"（{doc.party_a.title}）" if doc.party_a.title else "")),
         ("乙", doc.party_b.name + (f"（{doc.party_b.title}）" if doc.party_b.title else "")),
     ]
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    for label, value in summary:
-        cells = table.add_row().cells
-        _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
-        _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
-        cells[0].width, cells[1].width = Mm(35), Mm(131)
-    _para(document, "", space_after=6)
+    if summary:
+        _summary_table(document, summary)
 
     _para(document, doc.preamble, first_line_mm=3.7, space_after=6)
     if doc.clause_quote:
@@ -193,7 +198,7 @@ def render_docx(doc: AnnexDocument) -> bytes:
 
     for i, t in enumerate(doc.tables):
         heading = _para(document, t.heading, style="Heading 2", size=11, bold=True, space_after=4)
-        heading.paragraph_format.page_break_before = i == 0
+        heading.paragraph_format.page_break_before = i == 0 and doc.document_kind != "usage_record"
         heading.paragraph_format.keep_with_next = True
         for block in t.blocks:
             if block.caption:

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from .annex_articles import ARTICLES
+from .annex_usage import USAGE_RECORD_TITLE, usage_record_parts
 from .vocabulary import ANNEX_KIND_PHRASES, KINDS
 from .wareki import format_wareki
 
@@ -131,7 +132,7 @@ class Table:
 
     @property
     def heading(self) -> str:
-        return f"{self.label}　{self.title}"
+        return f"{self.label}　{self.title}" if self.label else self.title
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ class AnnexDocument:
     metadata: Mapping[str, str] = field(default_factory=dict)
     heading_style: str = "municipal"
     signing_date: str = "令和　年　月　日"
+    #: "annex" (特記事項), "memorandum" (覚書) or "usage_record" (外部サービス利用承認記録, internal)
+    document_kind: str = "annex"
 
     def article(self, key: str) -> Article:
         for a in self.articles:
@@ -605,6 +608,8 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         raise AnnexCompositionError("甲（団体名）と乙（事業者名）は必須です")
     issued_on = _date(snapshot.get("issued_on"), "発行日")
 
+    if _is_usage_record(snapshot, facts):
+        return _usage_record(snapshot, facts, (org_name, vendor_name), issued_on)
     heading_style = _style(org, "heading_style", HEADING_STYLES)
     digit_style = _style(org, "digit_style", DIGIT_STYLES)
     memorandum = bool(snapshot.get("memorandum"))
@@ -651,6 +656,40 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
                   "rating": RATING_LABELS[rating]},
         heading_style=heading_style,
         signing_date="令和　年　月　日",
+        document_kind="memorandum" if memorandum else "annex",
+    )
+
+
+def _is_usage_record(snapshot: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    """A cloud service on its provider's terms (機密性2以上を取り扱わない) only, unless the organisation
+    asks for the bilateral annex (``cloud_low_document: annex``) or a 覚書 is asked for."""
+    org = snapshot.get("organisation") or {}
+    return (facts["kinds"] == ("cloud",) and not facts["cloud_high"] and not snapshot.get("memorandum")
+            and _s(org.get("cloud_low_document")) != "annex")
+
+
+def _usage_record(snapshot: Mapping[str, Any], facts: Mapping[str, Any], names: tuple[str, str],
+                  issued_on: date) -> AnnexDocument:
+    org = snapshot.get("organisation") or {}
+    engagement = snapshot.get("engagement") or {}
+    digit_style = _style(org, "digit_style", DIGIT_STYLES)
+    values = _placeholder_values(snapshot, facts, names)
+    values["citation"] = _citation(org.get("clause") or {}, values["organisation.policy_title"], names[0])
+    preamble, parts = usage_record_parts(snapshot, values, _period(engagement, digit_style),
+                                         lambda n: _digits(n, digit_style))
+    tables = tuple(Table(key, n, "", title, (TableBlock(None, columns, rows, widths),))
+                   for n, (key, title, columns, rows, widths) in enumerate(parts, start=1))
+    return AnnexDocument(
+        title=USAGE_RECORD_TITLE, document_id=_s(snapshot.get("document_id")),
+        version=int(snapshot.get("version") or 1), issued_on=issued_on, issued_on_wareki=format_wareki(issued_on),
+        answers_sha256=_s(snapshot.get("answers_sha256")),
+        party_a=Party("甲", names[0], _s(org.get("head_title")), _s(org.get("address"))),
+        party_b=Party("乙", names[1], _s((snapshot.get("vendor") or {}).get("representative"))),
+        summary=(), preamble=preamble, clause_quote=None, articles=(), tables=tables, kinds=facts["kinds"],
+        rating=_rating(snapshot),
+        metadata={"organisation_slug": _s(org.get("slug")), "engagement_reference": values["engagement.reference"],
+                  "rating": RATING_LABELS[_rating(snapshot)]},
+        document_kind="usage_record",
     )
 
 
@@ -670,9 +709,11 @@ def issue_problems(snapshot: Mapping[str, Any], doc: AnnexDocument) -> list[str]
 
     別表1 must name 甲's people, and no placeholder the articles use may be filled with nothing."""
     problems = []
-    officers = doc.table("officers").blocks[0] if doc.tables else None
+    key = "approvals" if doc.document_kind == "usage_record" else "officers"
+    officers = next((t.blocks[0] for t in doc.tables if t.key == key), None)
     if officers is None or not any(any(cell for cell in row) for row in officers.rows):
-        problems.append("別表1の甲の担当者が空です。案件の担当者（情報セキュリティ管理者等）を登録してください")
+        where = "確認・承認欄" if key == "approvals" else "別表1の甲の担当者"
+        problems.append(f"{where}が空です。案件の担当者（情報セキュリティ管理者等）を登録してください")
     org = snapshot.get("organisation") or {}
     engagement = snapshot.get("engagement") or {}
     given = {"engagement.title": _s(engagement.get("title")), "organisation.head_title": _s(org.get("head_title"))}

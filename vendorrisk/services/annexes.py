@@ -165,7 +165,7 @@ def _findings(assessment: Assessment, org: Organisation, obligations: dict[str, 
 
 
 #: Organisation settings the annex reads (set in the organisation's settings JSON).
-ANNEX_SETTINGS = ("heading_style", "digit_style", "address", "head_name")
+ANNEX_SETTINGS = ("heading_style", "digit_style", "address", "head_name", "cloud_low_document")
 
 
 def _organisation(org: Organisation) -> dict[str, Any]:
