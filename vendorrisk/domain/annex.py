@@ -622,16 +622,10 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
     values.update({f"table.{t.key}": t.label for t in tables})
 
     citation = _citation(org.get("clause") or {}, values["organisation.policy_title"], org_name)
-    preamble = (
-        f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
-        f"「{values['engagement.title']}」に係る契約（以下「本契約」という。）の履行に当たり、"
-        f"{citation}に定めるところにより、情報セキュリティの確保に関し、"
-        + ("次のとおり覚書を締結する。" if memorandum else "次のとおり特記事項を定める。")
-    )
+    preamble = _preamble(org_name, vendor_name, values["engagement.title"], citation, memorandum)
     articles = _articles(specs, numbers, values, (heading_style, digit_style), term)
     clause_quote = _clause_quote(org.get("clause") or {}, citation, facts["kinds"])
     summary, rating = _summary(engagement, values, facts, snapshot, digit_style)
-    head = " ".join(x for x in (_s(org.get("head_title")), _s(org.get("head_name"))) if x)
     return AnnexDocument(
         title=MEMORANDUM_TITLE if memorandum else TITLE,
         document_id=_s(snapshot.get("document_id")),
@@ -639,7 +633,7 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         issued_on=issued_on,
         issued_on_wareki=format_wareki(issued_on),
         answers_sha256=_s(snapshot.get("answers_sha256")),
-        party_a=Party("甲", org_name, head, _s(org.get("address"))),
+        party_a=_party_a(org, org_name),
         party_b=Party("乙", vendor_name, _s(vendor.get("representative")), _s(vendor.get("address"))),
         summary=summary,
         preamble=preamble,
@@ -658,6 +652,21 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         signing_date="令和　年　月　日",
         document_kind="memorandum" if memorandum else "annex",
     )
+
+
+def _preamble(org_name: str, vendor_name: str, title: str, citation: str, memorandum: bool) -> str:
+    return (
+        f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
+        f"「{title}」に係る契約（以下「本契約」という。）の履行に当たり、"
+        f"{citation}に定めるところにより、情報セキュリティの確保に関し、"
+        + ("次のとおり覚書を締結する。" if memorandum else "次のとおり特記事項を定める。")
+    )
+
+
+def _party_a(org: Mapping[str, Any], org_name: str) -> Party:
+    """甲 with its address and the head's title and name (the 覚書's 記名押印 block)."""
+    head = " ".join(x for x in (_s(org.get("head_title")), _s(org.get("head_name"))) if x)
+    return Party("甲", org_name, head, _s(org.get("address")))
 
 
 def _is_usage_record(snapshot: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
