@@ -66,6 +66,7 @@ def make_snapshot(*, kinds=("outsourcing", "cloud", "social_media"), vendor_name
                              "owner": "秘書広報課長 𠮷田 三郎"}] if "social_media" in kinds else [],
         "findings": [{"question_id": "out.mfa", "title": "多要素認証",
                       "remediation": "管理者に多要素認証を設定すること。",
+                      "obligation": "管理者アカウントに多要素認証を設定し",
                       "deadline": "2027-01-31"}],
         "rating": "conditional",
         "memorandum": memorandum,
@@ -112,21 +113,22 @@ def test_pdf_text_has_citation_names_numbering_and_ids(rendered):
     _, doc, _, pdf = rendered
     reader, pages = pdf_text(pdf)
     text = squash("".join(pages))
-    assert squash("玉名市情報セキュリティ基本方針 (8)「業務委託と外部サービス（クラウドサービス）の利用」"
+    assert squash("玉名市情報セキュリティ基本方針(8)「業務委託と外部サービス（クラウドサービス）の利用」"
                   "に定める") in text
     for name in ("﨑山一郎", "髙野花子", "髙橋𠮷男", "山﨑次郎", "𠮷田三郎"):
         assert name in text, name
-    assert "第1条（総則）" in text
-    assert f"第{len(doc.articles)}条（協議）" in text
+    assert "（総則）第1条" in text  # 見出し on its own line, the number opening the text
+    assert f"（協議）第{len(doc.articles)}条" in text
     n = len(reader.pages)
     assert 4 <= n <= 10
     assert "1/" + str(n) in squash(pages[0])
     assert f"{n}/{n}" in squash(pages[-1])
-    assert "VR-tamana-city-OUT-2026-001-v1" in text
-    assert SHA in text
-    assert "令和8年11月22日" in text and "令和9年1月31日" in text
+    assert "VR-tamana-city-OUT-2026-001-v1" not in text  # internals stay in the metadata (issue #10)
+    assert SHA not in text and SHA in reader.metadata["/Keywords"]
+    assert "令和9年1月31日" in text
+    assert "令和8年11月22日" not in text and "令和年月日" in text  # signing date left blank for the 覚書
     assert "記名押印" in text
-    assert reader.metadata.title.startswith("情報セキュリティに関する特記事項")
+    assert reader.metadata.title.startswith("情報セキュリティに関する覚書")  # a standalone 覚書 is titled so
 
 
 def _fonts(reader):
@@ -196,7 +198,7 @@ def test_pdfa3_attachment_is_the_snapshot(rendered):
     assert reader.trailer["/Root"]["/AF"]  # PDF/A-3 associated file
     assert reader.attachments["answers-snapshot.json"][0] == payload
     raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert re.search(r"pdfaid:part[>=\"']+3", raw) and re.search(r"pdfaid:conformance[>=\"']+U", raw)
+    assert re.search(r"pdfaid:part[>=\"']+3", raw) and re.search(r"pdfaid:conformance[>=\"']+A", raw)
 
 
 def test_deterministic_output(renderer):

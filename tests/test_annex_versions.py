@@ -69,7 +69,7 @@ def test_pdf_is_archival_with_the_answers_snapshot_attached(app, client, seed, l
         assert payload["answers_sha256"] == annex.answers_sha256
         assert payload["document_id"] == annex.document_id
     text = _pdf_text(client.get(f"/legal/annexes/{annex_id}.pdf").data)
-    assert payload["answers_sha256"][:16] in text
+    assert payload["answers_sha256"][:16] not in text  # the hash is metadata, not signed text (issue #10)
 
 
 def test_docx_download_has_a_japanese_file_name_and_is_audited(app, client, seed, login, approved):
@@ -121,7 +121,7 @@ def test_admin_edits_an_article_and_the_next_annex_uses_it(app, client, seed, lo
     assert len(versions) == 2
     text = _pdf_text(client.get(f"/legal/annexes/{versions[-1][0]}.pdf").data)
     assert "秘密の保持等" in text and "乙は、玉名市の情報を漏らしてはならない。" in text
-    assert "（１）目的外に使わないこと" in text
+    assert "（1）目的外に使わないこと" in text
     assert "複写・複製の禁止" not in text
 
 
@@ -153,7 +153,11 @@ def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed
     (annex_id, _), = _annexes(app, eid)
     text = _pdf_text(client.get(f"/legal/annexes/{annex_id}.pdf").data)
     assert "是正" in text
-    assert finding["remediation"].replace(" ", "")[:20] in text
+    # 是正事項 are written as 乙's obligation with a deadline, never the question or an instruction
+    assert weak.obligation_ja and weak.obligation_ja.replace(" ", "")[:20] in text
+    assert finding["remediation"].replace(" ", "")[:20] not in text
+    assert "までに、" in text and "その結果を書面で甲に報告すること。" in text
+    assert "確認結果" not in text and "条件付き適合" not in text
     import datetime as dt
 
     from vendorrisk.domain.wareki import format_wareki

@@ -69,10 +69,10 @@ def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path,
 # were never composed changed the content, hence these. Change a value here only together with a
 # change of that bank's content, and say so in the commit.
 BANK_VERSIONS = {
-    "cloud-high": "adaf95b184f684ec8101448d5bb860db7fd045865ebc615758390a07afb5a1ab",
-    "cloud-low": "1f1de1323655ccc76dee7f857d53944b37ec40ff808a02816072e7a5097ede72",
-    "outsourcing": "0c9bf9f4c7f8c9f1e511e0da05c8a811b191fbc5c3356247989a8df7769a8213",
-    "social-media": "595183fb153aaaa1712ecabca9e207983a0d9b4c04f0fc2df24e7274dde88bbd",
+    "cloud-high": "dbb293ec631b3f9f2d94011d7482292f5a70c3423553c7e8a37abd17d6a23cf6",
+    "cloud-low": "32062c775fc8277a62b5fdd8da9636d7ff4d0ced647ad0cef5deccbc36f6bb60",
+    "outsourcing": "b21cd23de4ea782f401ee02985ad46b22536e84d7d7bbb874b1190c653817986",
+    "social-media": "e5ac330c58d393ba3436aa45efa58f4b60ffcbe27c0d569802dcfcda8172ef10",
 }
 
 

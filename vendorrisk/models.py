@@ -488,6 +488,12 @@ class Annex(Model):
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Recorded by legal once the version is signed: the date on it and the uploaded scan.
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_scan: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    signed_scan_name: Mapped[str | None] = mapped_column(String(200))
+    signed_scan_mimetype: Mapped[str | None] = mapped_column(String(100))
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     engagement: Mapped[Engagement] = relationship()
 

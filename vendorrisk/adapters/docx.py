@@ -1,7 +1,7 @@
 """Render an AnnexDocument as a Word file (python-docx) — the same content as the PDF.
 
 Legal departments often want to edit the wording before signing; this gives them an editable copy of
-exactly what the PDF shows: title, summary (with the document id, version and answers hash), preamble and cited clause,
+exactly what the PDF shows: title, summary, preamble and cited clause,
 第N条 articles with 項/号, the 別表 tables and the optional 記名押印 block. The PDF stays the record.
 """
 
@@ -108,6 +108,17 @@ def _table(document, columns, rows, widths=()):
     return table
 
 
+def _summary_table(document, summary: list[tuple[str, str]]) -> None:
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in summary:
+        cells = table.add_row().cells
+        _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
+        _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
+        cells[0].width, cells[1].width = Mm(35), Mm(131)
+    _para(document, "", space_after=6)
+
+
 def render_docx(doc: AnnexDocument) -> bytes:
     document = Document()
     section = document.sections[0]
@@ -135,10 +146,9 @@ def render_docx(doc: AnnexDocument) -> bytes:
     props.revision = max(1, doc.version)
     props.comments = ""
 
-    # footer: 文書番号 and N / M
+    # footer: N / M (the document id and answers hash stay in the file's properties, not the text)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _set_font(footer.add_run(f"{doc.document_id}（第{doc.version}版）　"), size=8)
     page = footer.add_run()
     _set_font(page, size=9)
     _field(page, "PAGE")
@@ -147,26 +157,14 @@ def render_docx(doc: AnnexDocument) -> bytes:
     _set_font(pages, size=9)
     _field(pages, "NUMPAGES")
 
-    # header block
-    for line in (f"文書番号 {doc.document_id}（第{doc.version}版）", doc.issued_on_wareki):
-        _para(document, line, size=9, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    _para(document, "", space_after=6)
     _para(document, doc.title, style="Title", size=16, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
 
-    summary = list(doc.summary) + [
+    summary = [] if doc.document_kind == "usage_record" else list(doc.summary) + [
         ("甲", doc.party_a.name + (f"（{doc.party_a.title}）" if doc.party_a.title else "")),
         ("乙", doc.party_b.name + (f"（{doc.party_b.title}）" if doc.party_b.title else "")),
-        ("文書番号・版", f"{doc.document_id}（第{doc.version}版）"),
-        ("回答データ SHA-256", doc.answers_sha256),
     ]
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
-    for label, value in summary:
-        cells = table.add_row().cells
-        _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
-        _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
-        cells[0].width, cells[1].width = Mm(35), Mm(131)
-    _para(document, "", space_after=6)
+    if summary:
+        _summary_table(document, summary)
 
     _para(document, doc.preamble, first_line_mm=3.7, space_after=6)
     if doc.clause_quote:
@@ -178,12 +176,12 @@ def render_docx(doc: AnnexDocument) -> bytes:
         _para(document, "", space_after=4)
 
     for article in doc.articles:
-        heading = _para(document, article.title, style="Heading 3", size=10.5, bold=True, space_after=0)
+        heading = _para(document, article.heading_line, style="Heading 3", size=10.5, bold=True, space_after=0)
         heading.paragraph_format.space_before = Pt(6)
         heading.paragraph_format.keep_with_next = True
         for p in article.paragraphs:
-            if p.label:
-                _para(document, f"{p.label}　{p.text}", left_mm=3.7, first_line_mm=-3.7)
+            if p.label or article.heading_style == "municipal":
+                _para(document, article.paragraph_line(p), left_mm=3.7, first_line_mm=-3.7)
             else:
                 _para(document, p.text, first_line_mm=3.7)
             for item in p.items:
@@ -192,7 +190,7 @@ def render_docx(doc: AnnexDocument) -> bytes:
     if doc.memorandum and doc.closing:
         _para(document, "", space_after=6)
         _para(document, doc.closing, first_line_mm=3.7, space_after=6)
-        _para(document, doc.issued_on_wareki, left_mm=7.4, space_after=6)
+        _para(document, doc.signing_date, left_mm=7.4, space_after=6)
         for party in (doc.party_a, doc.party_b):
             _para(document, f"{party.label}　{party.address}".rstrip(), left_mm=75)
             _para(document, party.name, left_mm=82)
@@ -200,7 +198,7 @@ def render_docx(doc: AnnexDocument) -> bytes:
 
     for i, t in enumerate(doc.tables):
         heading = _para(document, t.heading, style="Heading 2", size=11, bold=True, space_after=4)
-        heading.paragraph_format.page_break_before = i == 0
+        heading.paragraph_format.page_break_before = i == 0 and doc.document_kind != "usage_record"
         heading.paragraph_format.keep_with_next = True
         for block in t.blocks:
             if block.caption:

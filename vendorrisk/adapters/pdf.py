@@ -1,4 +1,4 @@
-"""Render an AnnexDocument to HTML and PDF/A-3u with WeasyPrint.
+"""Render an AnnexDocument to HTML and tagged PDF/A-3a with WeasyPrint.
 
 One `AnnexRenderer` per process: it builds the Jinja environment, resolves the font files and
 creates WeasyPrint's FontConfiguration once, so every later render reuses the loaded fonts (the
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 JST = timezone(timedelta(hours=9))
 ATTACHMENT_NAME = "answers-snapshot.json"
-PDF_VARIANT = "pdf/a-3u"
+PDF_VARIANT = "pdf/a-3a"  # tagged: headings, tables and lists in the structure tree
 
 # Where distributions install Noto Serif CJK (Debian/Ubuntu first). The .ttc holds JP, KR, SC, TC
 # and HK faces; the JP face is index 0 and is the one fontconfig picks for lang="ja" (the tests

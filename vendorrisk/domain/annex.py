@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from .annex_articles import ARTICLES
+from .annex_usage import USAGE_RECORD_TITLE, usage_record_parts
 from .vocabulary import ANNEX_KIND_PHRASES, KINDS
 from .wareki import format_wareki
 
@@ -36,10 +38,19 @@ __all__ = [
     "annex_text",
     "compose_annex",
     "full_width_digits",
+    "issue_problems",
     "CONDITIONS",
 ]
 
 TITLE = "情報セキュリティに関する特記事項"
+MEMORANDUM_TITLE = "情報セキュリティに関する覚書"
+#: Said in every annex: 甲's checking never shifts 乙's responsibility (added to 基本的事項).
+NO_RELIEF = "甲による確認は、本特記事項に基づく乙の責任を免除し、又は軽減するものではない。"
+#: 見出し layout: "municipal" prints 「（総則）」 on its own line and opens the text with 「第1条　」
+#: (as municipal 例規 print it); "inline" prints 「第1条（総則）」 as a heading line.
+HEADING_STYLES = ("municipal", "inline")
+#: Digits in labels, numbers and dates the annex writes: "half" (第1条, 別表1) or "full" (第１条, 別表１).
+DIGIT_STYLES = ("half", "full")
 
 # Which paragraph of the organisation's clause each engagement kind cites.
 KIND_CLAUSE_PARAGRAPH = {
@@ -47,7 +58,7 @@ KIND_CLAUSE_PARAGRAPH = {
     "cloud": "external_services",
     "social_media": "social_media",
 }
-RATING_LABELS = {"pass": "適合", "conditional": "条件付き適合"}
+RATING_LABELS = {"pass": "適合", "conditional": "条件付き適合"}  # metadata only, never printed
 
 
 class AnnexCompositionError(ValueError):
@@ -84,10 +95,23 @@ class Article:
     heading: str
     paragraphs: tuple[Paragraph, ...]
 
+    heading_style: str = "municipal"
+
     @property
     def title(self) -> str:
         """「第1条（総則）」"""
         return f"{self.label}（{self.heading}）"
+
+    @property
+    def heading_line(self) -> str:
+        """The line printed above the text: 「（総則）」 (municipal) or 「第1条（総則）」 (inline)."""
+        return f"（{self.heading}）" if self.heading_style == "municipal" else self.title
+
+    def paragraph_line(self, p: Paragraph) -> str:
+        """A 項 as printed: the first opens with 「第1条　」 in the municipal style."""
+        if p.label:
+            return f"{p.label}　{p.text}"
+        return f"{self.label}　{p.text}" if self.heading_style == "municipal" else p.text
 
 
 @dataclass(frozen=True)
@@ -108,7 +132,7 @@ class Table:
 
     @property
     def heading(self) -> str:
-        return f"{self.label}　{self.title}"
+        return f"{self.label}　{self.title}" if self.label else self.title
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,10 @@ class AnnexDocument:
     memorandum: bool = False
     closing: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    heading_style: str = "municipal"
+    signing_date: str = "令和　年　月　日"
+    #: "annex" (特記事項), "memorandum" (覚書) or "usage_record" (外部サービス利用承認記録, internal)
+    document_kind: str = "annex"
 
     def article(self, key: str) -> Article:
         for a in self.articles:
@@ -171,6 +199,28 @@ _FW = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def full_width_digits(n: int | str) -> str:
     return str(n).translate(_FW)
+
+
+def _digits(n: int | str, style: str) -> str:
+    """A number the annex writes, in the organisation's digit style."""
+    return full_width_digits(n) if style == "full" else str(n)
+
+
+_NUMBER_SPACES = re.compile(r"\s+")
+
+
+def normalise_clause_number(number: str) -> str:
+    """「（８ ）」「6 (8)」 → 「(8)」「6(8)」: NFKC, no spaces (the citation's one digit style)."""
+    return _NUMBER_SPACES.sub("", unicodedata.normalize("NFKC", number or ""))
+
+
+def policy_citation(org_name: str, policy_title: str, clause_number: str) -> str:
+    """「玉名市情報セキュリティ基本方針6(8)」: the body's name, the policy title, the full number."""
+    title = unicodedata.normalize("NFKC", policy_title or "").strip() or "情報セキュリティ基本方針"
+    title = _NUMBER_SPACES.sub("", title)
+    if org_name and not title.startswith(org_name):
+        title = org_name + title
+    return title + normalise_clause_number(clause_number)
 
 
 def _s(value: Any) -> str:
@@ -369,19 +419,27 @@ def _accounts_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
     return [TableBlock(None, ("サービス", "アカウント", "運用所管課", "責任者"), rows, (20, 27, 20, 33))]
 
 
-def _findings_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
+#: A finding whose question carries no obligation wording (a bank written before ``obligation:``).
+FALLBACK_OBLIGATION = "甲が書面により示す是正の内容に従い必要な措置を講じ"
+
+
+def obligation_sentence(obligation: str, deadline: str) -> str:
+    """「令和8年12月15日までに、…を整備し、その結果を書面で甲に報告すること。」"""
+    body = (_s(obligation) or FALLBACK_OBLIGATION).rstrip("。、")
+    return f"{deadline}までに、{body}、その結果を書面で甲に報告すること。"
+
+
+def _findings_table(snapshot: Mapping[str, Any], style: str) -> list[TableBlock]:
     rows = []
     for i, f in enumerate(snapshot.get("findings") or (), start=1):
-        title = _s(f.get("title"))
-        qid = _s(f.get("question_id"))
-        deadline = f.get("deadline")
-        rows.append((
-            full_width_digits(i),
-            f"{title}（{qid}）" if qid else title,
-            _s(f.get("remediation")),
-            format_wareki(_date(deadline, "是正期限")) if deadline else "甲が別に定める日",
-        ))
-    return [TableBlock(None, ("番号", "確認項目", "是正の内容", "期限"), tuple(rows), (7, 31, 43, 19))]
+        raw = f.get("deadline")
+        deadline = _wareki(_date(raw, "是正期限"), style) if raw else "甲が別に定める日"
+        rows.append((_digits(i, style), obligation_sentence(_s(f.get("obligation")), deadline), deadline))
+    return [TableBlock(None, ("番号", "是正事項", "期限"), tuple(rows), (8, 70, 22))]
+
+
+def _wareki(d: date, style: str) -> str:
+    return full_width_digits(format_wareki(d)) if style == "full" else format_wareki(d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +447,7 @@ def _findings_table(snapshot: Mapping[str, Any]) -> list[TableBlock]:
 
 
 def _tables(snapshot: Mapping[str, Any], facts: Mapping[str, Any], org_name: str,
-            vendor_name: str) -> tuple[Table, ...]:
+            vendor_name: str, style: str = "half") -> tuple[Table, ...]:
     """別表, numbered in order of appearance."""
     table_specs: list[tuple[str, str, list[TableBlock]]] = [
         ("officers", "責任者等一覧", _officers_table(snapshot, facts, org_name, vendor_name)),
@@ -397,9 +455,9 @@ def _tables(snapshot: Mapping[str, Any], facts: Mapping[str, Any], org_name: str
     if "social_media" in facts["kinds"]:
         table_specs.append(("accounts", "ソーシャルメディアのアカウント及び責任者", _accounts_table(snapshot)))
     if facts["findings"]:
-        table_specs.append(("findings", "是正事項", _findings_table(snapshot)))
+        table_specs.append(("findings", "是正事項", _findings_table(snapshot, style)))
     return tuple(
-        Table(key, n, f"別表{full_width_digits(n)}", title, tuple(blocks))
+        Table(key, n, f"別表{_digits(n, style)}", title, tuple(blocks))
         for n, (key, title, blocks) in enumerate(table_specs, start=1)
     )
 
@@ -436,30 +494,44 @@ def _placeholder_values(snapshot: Mapping[str, Any], facts: Mapping[str, Any], n
     }
 
 
-def _paragraph(pi: int, p: str | Mapping[str, Any], values: Mapping[str, str], where: str) -> Paragraph:
+def _paragraph(pi: int, p: str | Mapping[str, Any], values: Mapping[str, str], where: str,
+               style: str = "half") -> Paragraph:
     text, items = (p, ()) if isinstance(p, str) else (p["text"], p.get("items") or ())
     return Paragraph(
         number=pi,
-        label="" if pi == 1 else full_width_digits(pi),
+        label="" if pi == 1 else _digits(pi, style),
         text=_fill(text, values, where),
-        items=tuple(Item(f"（{full_width_digits(ii)}）", _fill(it, values, where))
+        items=tuple(Item(f"（{_digits(ii, style)}）", _fill(it, values, where))
                     for ii, it in enumerate(items, start=1)),
     )
 
 
-def _articles(specs: list[dict], numbers: Mapping[str, int], values: Mapping[str, str]) -> tuple[Article, ...]:
+def _articles(specs: list[dict], numbers: Mapping[str, int], values: Mapping[str, str],
+              styles: tuple[str, str] = ("municipal", "half"), term: str = "本特記事項") -> tuple[Article, ...]:
+    """Articles in the organisation's (heading style, digit style); `term` names the document."""
     articles = []
     for spec in specs:
         key = spec["key"]
         where = f"第{numbers[key]}条（{spec['heading']}）"
-        paragraphs = tuple(_paragraph(pi, p, values, where) for pi, p in enumerate(spec["paragraphs"], start=1))
-        articles.append(Article(key, numbers[key], f"第{numbers[key]}条", _fill(spec["heading"], values, where),
-                                paragraphs))
+        paragraphs = tuple(_paragraph(pi, _renamed(p, term), values, where, styles[1])
+                           for pi, p in enumerate(spec["paragraphs"], start=1))
+        articles.append(Article(key, numbers[key], f"第{_digits(numbers[key], styles[1])}条",
+                                _fill(spec["heading"], values, where), paragraphs, styles[0]))
     return tuple(articles)
 
 
-def _citation(clause: Mapping[str, Any], policy_title: str) -> str:
-    clause_ref = " ".join(x for x in (policy_title, _s(clause.get("number"))) if x)
+def _renamed(p: str | Mapping[str, Any], term: str) -> str | Mapping[str, Any]:
+    """The library says 「本特記事項」; a standalone 覚書 says 「本覚書」."""
+    if term == "本特記事項":
+        return p
+    if isinstance(p, str):
+        return p.replace("本特記事項", term)
+    return {**p, "text": p["text"].replace("本特記事項", term),
+            "items": [i.replace("本特記事項", term) for i in p.get("items") or ()]}
+
+
+def _citation(clause: Mapping[str, Any], policy_title: str, org_name: str = "") -> str:
+    clause_ref = policy_citation(org_name, policy_title, _s(clause.get("number")))
     clause_title = _s(clause.get("title"))
     return f"{clause_ref}「{clause_title}」" if clause_title else clause_ref
 
@@ -475,31 +547,32 @@ def _clause_quote(clause: Mapping[str, Any], citation: str, kinds: tuple[str, ..
     return ClauseQuote(citation, tuple(quoted)) if quoted else None
 
 
-def _period(engagement: Mapping[str, Any]) -> str | None:
+def _period(engagement: Mapping[str, Any], style: str = "half") -> str | None:
     period_start, period_end = engagement.get("period_start"), engagement.get("period_end")
     if not (period_start or period_end):
         return None
     start = format_wareki(_date(period_start, "契約期間")) if period_start else ""
     end = format_wareki(_date(period_end, "契約期間")) if period_end else ""
+    if style == "full":
+        start, end = full_width_digits(start), full_width_digits(end)
     return f"{start}から{end}まで"
 
 
 def _summary(engagement: Mapping[str, Any], values: Mapping[str, str], facts: Mapping[str, Any],
-             snapshot: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], str]:
-    """(the summary table, the rating)."""
+             snapshot: Mapping[str, Any], style: str = "half") -> tuple[tuple[tuple[str, str], ...], str]:
+    """(the summary table, the rating). The rating is kept for metadata and never printed: a stated
+    「適合」 would read as 甲 accepting 乙's measures."""
     summary = [("契約件名", values["engagement.title"]), ("契約番号", values["engagement.reference"])]
-    period = _period(engagement)
+    period = _period(engagement, style)
     if period:
         summary.append(("契約期間", period))
     summary.append(("区分", "・".join(ANNEX_KIND_PHRASES[k] for k in facts["kinds"])))
     conf = engagement.get("confidentiality")
     if conf is not None:
-        summary.append(("取り扱う情報", f"機密性{full_width_digits(conf)}"
+        summary.append(("取り扱う情報", f"機密性{_digits(conf, style)}"
                         + ("（個人情報を含む）" if facts["personal_data"] else "")
                         + ("（特定個人情報を含む）" if facts["my_number"] else "")))
-    rating = _rating(snapshot)
-    summary.append(("確認結果", RATING_LABELS[rating]))
-    return tuple(summary), rating
+    return tuple(summary), _rating(snapshot)
 
 
 def _rating(snapshot: Mapping[str, Any]) -> str:
@@ -509,7 +582,16 @@ def _rating(snapshot: Mapping[str, Any]) -> str:
     return rating
 
 
-_CLOSING = "本特記事項の締結を証するため、本書２通を作成し、甲乙記名押印の上、各自その１通を保有する。"
+def _closing(style: str) -> str:
+    return (f"本覚書の締結を証するため、本書{_digits(2, style)}通を作成し、甲乙記名押印の上、"
+            f"各自その{_digits(1, style)}通を保有する。")
+
+
+def _style(org: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = _s(org.get(key)) or allowed[0]
+    if value not in allowed:
+        raise AnnexCompositionError(f"{key} は {', '.join(allowed)} のいずれかにしてください: {value!r}")
+    return value
 
 
 def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
@@ -526,31 +608,32 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         raise AnnexCompositionError("甲（団体名）と乙（事業者名）は必須です")
     issued_on = _date(snapshot.get("issued_on"), "発行日")
 
-    tables = _tables(snapshot, facts, org_name, vendor_name)
+    if _is_usage_record(snapshot, facts):
+        return _usage_record(snapshot, facts, (org_name, vendor_name), issued_on)
+    heading_style = _style(org, "heading_style", HEADING_STYLES)
+    digit_style = _style(org, "digit_style", DIGIT_STYLES)
+    memorandum = bool(snapshot.get("memorandum"))
+    term = "本覚書" if memorandum else "本特記事項"
+    tables = _tables(snapshot, facts, org_name, vendor_name, digit_style)
     specs = [s for s in _article_specs(org.get("articles_override")) if _applies(s, facts, conds)]
     numbers = {s["key"]: i for i, s in enumerate(specs, start=1)}
     values = _placeholder_values(snapshot, facts, (org_name, vendor_name))
-    values.update({f"article.{k}": f"第{n}条" for k, n in numbers.items()})
+    values.update({f"article.{k}": f"第{_digits(n, digit_style)}条" for k, n in numbers.items()})
     values.update({f"table.{t.key}": t.label for t in tables})
 
-    citation = _citation(org.get("clause") or {}, values["organisation.policy_title"])
-    preamble = (
-        f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
-        f"「{values['engagement.title']}」に係る契約（以下「本契約」という。）の履行に当たり、"
-        f"{citation}に定めるところにより、情報セキュリティの確保に関し、次のとおり特記事項を定める。"
-    )
-    articles = _articles(specs, numbers, values)
+    citation = _citation(org.get("clause") or {}, values["organisation.policy_title"], org_name)
+    preamble = _preamble(org_name, vendor_name, values["engagement.title"], citation, memorandum)
+    articles = _articles(specs, numbers, values, (heading_style, digit_style), term)
     clause_quote = _clause_quote(org.get("clause") or {}, citation, facts["kinds"])
-    summary, rating = _summary(engagement, values, facts, snapshot)
-    memorandum = bool(snapshot.get("memorandum"))
+    summary, rating = _summary(engagement, values, facts, snapshot, digit_style)
     return AnnexDocument(
-        title=TITLE,
+        title=MEMORANDUM_TITLE if memorandum else TITLE,
         document_id=_s(snapshot.get("document_id")),
         version=int(snapshot.get("version") or 1),
         issued_on=issued_on,
         issued_on_wareki=format_wareki(issued_on),
         answers_sha256=_s(snapshot.get("answers_sha256")),
-        party_a=Party("甲", org_name, _s(org.get("head_title")), _s(org.get("address"))),
+        party_a=_party_a(org, org_name),
         party_b=Party("乙", vendor_name, _s(vendor.get("representative")), _s(vendor.get("address"))),
         summary=summary,
         preamble=preamble,
@@ -560,11 +643,93 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
         kinds=facts["kinds"],
         rating=rating,
         memorandum=memorandum,
-        closing=_CLOSING if memorandum else None,
+        closing=_closing(digit_style) if memorandum else None,
         metadata={"organisation_slug": _s(org.get("slug")),
                   "engagement_reference": values["engagement.reference"],
-                  "corporate_number": _s(vendor.get("corporate_number"))},
+                  "corporate_number": _s(vendor.get("corporate_number")),
+                  "rating": RATING_LABELS[rating]},
+        heading_style=heading_style,
+        signing_date="令和　年　月　日",
+        document_kind="memorandum" if memorandum else "annex",
     )
+
+
+def _preamble(org_name: str, vendor_name: str, title: str, citation: str, memorandum: bool) -> str:
+    return (
+        f"{org_name}（以下「甲」という。）と{vendor_name}（以下「乙」という。）は、"
+        f"「{title}」に係る契約（以下「本契約」という。）の履行に当たり、"
+        f"{citation}に定めるところにより、情報セキュリティの確保に関し、"
+        + ("次のとおり覚書を締結する。" if memorandum else "次のとおり特記事項を定める。")
+    )
+
+
+def _party_a(org: Mapping[str, Any], org_name: str) -> Party:
+    """甲 with its address and the head's title and name (the 覚書's 記名押印 block)."""
+    head = " ".join(x for x in (_s(org.get("head_title")), _s(org.get("head_name"))) if x)
+    return Party("甲", org_name, head, _s(org.get("address")))
+
+
+def _is_usage_record(snapshot: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    """A cloud service on its provider's terms (機密性2以上を取り扱わない) only, unless the organisation
+    asks for the bilateral annex (``cloud_low_document: annex``) or a 覚書 is asked for."""
+    org = snapshot.get("organisation") or {}
+    return (facts["kinds"] == ("cloud",) and not facts["cloud_high"] and not snapshot.get("memorandum")
+            and _s(org.get("cloud_low_document")) != "annex")
+
+
+def _usage_record(snapshot: Mapping[str, Any], facts: Mapping[str, Any], names: tuple[str, str],
+                  issued_on: date) -> AnnexDocument:
+    org = snapshot.get("organisation") or {}
+    engagement = snapshot.get("engagement") or {}
+    digit_style = _style(org, "digit_style", DIGIT_STYLES)
+    values = _placeholder_values(snapshot, facts, names)
+    values["citation"] = _citation(org.get("clause") or {}, values["organisation.policy_title"], names[0])
+    preamble, parts = usage_record_parts(snapshot, values, _period(engagement, digit_style),
+                                         lambda n: _digits(n, digit_style))
+    tables = tuple(Table(key, n, "", title, (TableBlock(None, columns, rows, widths),))
+                   for n, (key, title, columns, rows, widths) in enumerate(parts, start=1))
+    return AnnexDocument(
+        title=USAGE_RECORD_TITLE, document_id=_s(snapshot.get("document_id")),
+        version=int(snapshot.get("version") or 1), issued_on=issued_on, issued_on_wareki=format_wareki(issued_on),
+        answers_sha256=_s(snapshot.get("answers_sha256")),
+        party_a=Party("甲", names[0], _s(org.get("head_title")), _s(org.get("address"))),
+        party_b=Party("乙", names[1], _s((snapshot.get("vendor") or {}).get("representative"))),
+        summary=(), preamble=preamble, clause_quote=None, articles=(), tables=tables, kinds=facts["kinds"],
+        rating=_rating(snapshot),
+        metadata={"organisation_slug": _s(org.get("slug")), "engagement_reference": values["engagement.reference"],
+                  "rating": RATING_LABELS[_rating(snapshot)]},
+        document_kind="usage_record",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# before issuing
+
+
+#: Placeholder values an issued annex may not leave empty, and what to fill in.
+_REQUIRED_VALUES = (
+    ("engagement.title", "案件の件名"),
+    ("organisation.head_title", "団体の長の職名（団体の設定）"),
+)
+
+
+def issue_problems(snapshot: Mapping[str, Any], doc: AnnexDocument) -> list[str]:
+    """What stops this annex from being issued (Japanese, one sentence each); [] when it can be.
+
+    別表1 must name 甲's people, and no placeholder the articles use may be filled with nothing."""
+    problems = []
+    key = "approvals" if doc.document_kind == "usage_record" else "officers"
+    officers = next((t.blocks[0] for t in doc.tables if t.key == key), None)
+    if officers is None or not any(any(cell for cell in row) for row in officers.rows):
+        where = "確認・承認欄" if key == "approvals" else "別表1の甲の担当者"
+        problems.append(f"{where}が空です。案件の担当者（情報セキュリティ管理者等）を登録してください")
+    org = snapshot.get("organisation") or {}
+    engagement = snapshot.get("engagement") or {}
+    given = {"engagement.title": _s(engagement.get("title")), "organisation.head_title": _s(org.get("head_title"))}
+    for name, label in _REQUIRED_VALUES:
+        if not given[name]:
+            problems.append(f"差込項目 {{{name}}}（{label}）が入力されていません")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,9 +737,9 @@ def compose_annex(snapshot: Mapping[str, Any]) -> AnnexDocument:
 
 
 def _article_lines(article: Article) -> Iterable[str]:
-    yield article.title
+    yield article.heading_line
     for p in article.paragraphs:
-        yield f"{p.label}　{p.text}" if p.label else p.text
+        yield article.paragraph_line(p)
         for it in p.items:
             yield f"　{it.label}　{it.text}"
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..domain import annex as annex_domain
 from ..domain import questionnaire as qdef
@@ -76,6 +78,15 @@ def _declaring_definitions(invitation: Invitation) -> list[qdef.Questionnaire]:
     return [q if qdef.declarations([q]) else current.get(q.id, q) for q in sent]
 
 
+def _with_obligations(sent: list[qdef.Questionnaire]) -> list[qdef.Questionnaire]:
+    """Definitions frozen before banks carried ``obligation:`` wording take it from the current file."""
+    try:
+        current = current_definitions()
+    except qdef.DefinitionError:
+        return sent
+    return sent + [current[q.id] for q in sent if q.id in current]
+
+
 def _contractor_people(facts: dict[str, Any]) -> list[dict[str, Any]]:
     people = []
     for role, role_title in _CONTRACTOR_ROLES:
@@ -128,7 +139,17 @@ def _social_accounts(engagement: Engagement, facts: dict[str, Any]) -> list[dict
     ]
 
 
-def _findings(assessment: Assessment, org: Organisation) -> list[dict[str, Any]]:
+def _obligations(definitions: list[qdef.Questionnaire]) -> dict[str, str]:
+    """Question id → the 是正事項 wording its bank declares (``obligation:``)."""
+    found: dict[str, str] = {}
+    for q in definitions:  # the definitions sent first: their own wording wins
+        for question in q.questions():
+            if question.obligation_ja:
+                found.setdefault(question.id, question.obligation_ja)
+    return found
+
+
+def _findings(assessment: Assessment, org: Organisation, obligations: dict[str, str]) -> list[dict[str, Any]]:
     if assessment.rating != "conditional":
         return []
     return [
@@ -136,14 +157,21 @@ def _findings(assessment: Assessment, org: Organisation) -> list[dict[str, Any]]
             "question_id": f.get("question_id", ""),
             "title": org.localize(f.get("question_text", "")),
             "remediation": org.localize(f.get("remediation", "")),
+            "obligation": org.localize(obligations.get(f.get("question_id", ""), "")),
             "deadline": f.get("deadline") or "",
         }
         for f in assessment.result.get("findings", [])
     ]
 
 
+#: Organisation settings the annex reads (set in the organisation's settings JSON).
+ANNEX_SETTINGS = ("heading_style", "digit_style", "address", "head_name", "cloud_low_document")
+
+
 def _organisation(org: Organisation) -> dict[str, Any]:
+    settings = org.settings or {}
     return {
+        **{key: str(settings.get(f"annex_{key}") or "") for key in ANNEX_SETTINGS},
         "name": org.name,
         "slug": org.slug,
         "policy_title": org.policy_title,
@@ -178,7 +206,8 @@ def build_snapshot(
     response = invitation.response
     assert response is not None
     answers = response.answer_map()
-    facts = qdef.annex_answers(_declaring_definitions(invitation), answers)
+    definitions = _declaring_definitions(invitation)
+    facts = qdef.annex_answers(definitions, answers)
     vendor = engagement.vendor
     return {
         "issued_on": (issued_on or dt.datetime.now(JST).date()).isoformat(),
@@ -202,7 +231,7 @@ def build_snapshot(
         "subcontracting": _subcontracting(facts),
         "cloud": _cloud(engagement, facts),
         "social_accounts": _social_accounts(engagement, facts),
-        "findings": _findings(assessment, engagement.organisation),
+        "findings": _findings(assessment, engagement.organisation, _obligations(_with_obligations(definitions))),
         "rating": assessment.rating,
         "questionnaires": [f"{q.id}@{q.version}" for q in invitation_questionnaires(invitation)],
         "memorandum": memorandum,
@@ -215,25 +244,68 @@ def _content_key(snapshot: dict[str, Any]) -> str:
     return canonical_sha256(core)
 
 
-def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: dt.date | None = None,
-                memorandum: bool = False) -> Annex:
-    """The current annex: the latest stored version if nothing changed, else a new version.
+@dataclass(frozen=True)
+class Issued:
+    """The annex `issue` returns, and whether this call created it (False: the content was unchanged)."""
 
-    `memorandum` adds the 記名押印 block for a standalone 覚書."""
-    snapshot = build_snapshot(engagement, issued_on=issued_on, memorandum=memorandum)
-    key = _content_key(snapshot)
-    latest = db.session.scalar(
+    annex: Annex
+    created: bool
+
+
+def _latest(engagement: Engagement) -> Annex | None:
+    return db.session.scalar(
         select(Annex).filter_by(engagement_id=engagement.id).order_by(Annex.version.desc()).limit(1)
     )
-    if latest is not None and latest.snapshot_sha256 == key:
-        return latest
-    version = (db.session.scalar(select(func.max(Annex.version)).filter_by(engagement_id=engagement.id)) or 0) + 1
-    snapshot["version"] = version
-    snapshot["document_id"] = f"VR-{engagement.organisation.slug}-{engagement.reference}-v{version}"
+
+
+def _lock_engagement(engagement: Engagement) -> None:
+    """Serialise issuing per engagement: two legal users at once give one version (PostgreSQL row lock;
+    SQLite has one writer anyway)."""
+    db.session.execute(select(Engagement.id).where(Engagement.id == engagement.id).with_for_update())
+
+
+def _composed(snapshot: dict[str, Any]) -> annex_domain.AnnexDocument:
     try:
         doc = annex_domain.compose_annex(snapshot)
     except annex_domain.AnnexCompositionError as exc:
         raise StateError(f"特記事項を作成できません：{exc}") from exc
+    problems = annex_domain.issue_problems(snapshot, doc)
+    if problems:
+        raise StateError("特記事項を作成できません：" + "／".join(problems))
+    return doc
+
+
+def preview_html(engagement: Engagement, *, memorandum: bool = False) -> str:
+    """The annex as it would be issued now, as HTML, without storing anything. Raises StateError with
+    the same message issuing would give."""
+    snapshot = build_snapshot(engagement, memorandum=memorandum)
+    latest = _latest(engagement)
+    snapshot["version"] = (latest.version + 1) if latest else 1
+    snapshot["document_id"] = f"VR-{engagement.organisation.slug}-{engagement.reference}-preview"
+    return str(renderer().html(_composed(snapshot)))
+
+
+def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: dt.date | None = None,
+                memorandum: bool = False) -> Annex:
+    """The current annex: the latest stored version if nothing changed, else a new version."""
+    return issue(engagement, user, issued_on=issued_on, memorandum=memorandum).annex
+
+
+def issue(engagement: Engagement, user: User | None = None, *, issued_on: dt.date | None = None,
+          memorandum: bool = False) -> Issued:
+    """Issue the annex (see `issue_annex`), saying whether a new version was made.
+
+    `memorandum` makes a standalone 覚書 with the 記名押印 block."""
+    _lock_engagement(engagement)
+    snapshot = build_snapshot(engagement, issued_on=issued_on, memorandum=memorandum)
+    key = _content_key(snapshot)
+    latest = _latest(engagement)
+    if latest is not None and latest.snapshot_sha256 == key:
+        return Issued(latest, False)
+    version = (db.session.scalar(select(func.max(Annex.version)).filter_by(engagement_id=engagement.id)) or 0) + 1
+    snapshot["version"] = version
+    snapshot["document_id"] = f"VR-{engagement.organisation.slug}-{engagement.reference}-v{version}"
+    doc = _composed(snapshot)
     attachment = json.dumps(snapshot, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
     pdf = renderer().pdf(doc, attachment_json=attachment)
     annex = Annex(
@@ -248,13 +320,40 @@ def issue_annex(engagement: Engagement, user: User | None = None, *, issued_on: 
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         created_by_id=user.id if user else None,
     )
-    db.session.add(annex)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(annex)
+    except IntegrityError:
+        # Another request stored this version first (a backend without row locks): use its annex when
+        # it says the same; otherwise ask the user to issue again rather than fail with a 500.
+        winner = _latest(engagement)
+        if winner is not None and winner.snapshot_sha256 == key:
+            return Issued(winner, False)
+        raise StateError("同時に別の版が作成されました。もう一度「作成」を押してください。") from None
     audit.record(
         "annex.issue", "annex", annex.id, organisation_id=engagement.organisation_id,
         data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
     )
-    return annex
+    return Issued(annex, True)
+
+
+def record_signed(annex: Annex, user: User, *, signed_on: dt.date, scan: bytes, filename: str,
+                  mimetype: str) -> None:
+    """Record that this version was signed (the date on it and the uploaded scan)."""
+    if signed_on > dt.datetime.now(JST).date():
+        raise StateError("締結日に未来の日付は指定できません。")
+    if not scan:
+        raise StateError("締結した文書の写し（PDF 又は画像）を選択してください。")
+    annex.signed_on = signed_on
+    annex.signed_scan = scan
+    annex.signed_scan_name = filename[:200]
+    annex.signed_scan_mimetype = mimetype[:100]
+    annex.signed_by_id = user.id
+    audit.record(
+        "annex.signed", "annex", annex.id, organisation_id=annex.engagement.organisation_id, actor=user,
+        data={"document_id": annex.document_id, "signed_on": signed_on.isoformat(),
+              "scan_sha256": hashlib.sha256(scan).hexdigest()},
+    )
 
 
 def annex_filename(annex: Annex, suffix: str = "pdf") -> str:

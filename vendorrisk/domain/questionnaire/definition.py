@@ -40,6 +40,8 @@ class Question:
     annex_articles: tuple[str, ...] = ()
     finding_ja: str = ""
     remediation_ja: str = ""
+    #: The annex's 是正事項 wording (see schema ``obligation``), or "".
+    obligation_ja: str = ""
     deadline_days: int = DEFAULT_DEADLINE_DAYS
     fields: tuple[Question, ...] = ()
     #: The contract fact this question supplies to the annex (``ANNEX_FIELD_KEYS``), or "".

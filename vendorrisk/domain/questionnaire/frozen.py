@@ -68,13 +68,15 @@ class FrozenQuestion(_Frozen):
     deadline_days: int
     fields: list[FrozenQuestion]
     annex_field: str = ""
+    obligation: str = ""
 
     @model_serializer(mode="wrap")
     def _without_empty_annex_field(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Definitions frozen before questions declared annex fields keep their hashes.
+        # Definitions frozen before questions declared annex fields (or obligations) keep their hashes.
         data = handler(self)
-        if not data.get("annex_field"):
-            data.pop("annex_field", None)
+        for late in ("annex_field", "obligation"):
+            if not data.get(late):
+                data.pop(late, None)
         return data
 
     @classmethod
@@ -87,7 +89,7 @@ class FrozenQuestion(_Frozen):
             shown_when=copy.deepcopy(q.shown_when), derives_from=q.derives_from, guideline=q.guideline,
             annex_articles=list(q.annex_articles), finding=FrozenJapanese(ja=q.finding_ja),
             remediation=FrozenJapanese(ja=q.remediation_ja), deadline_days=q.deadline_days,
-            fields=[cls.of(f) for f in q.fields], annex_field=q.annex_field,
+            fields=[cls.of(f) for f in q.fields], annex_field=q.annex_field, obligation=q.obligation_ja,
         )
 
     def to_question(self) -> Question:
@@ -102,6 +104,7 @@ class FrozenQuestion(_Frozen):
             annex_articles=tuple(self.annex_articles), finding_ja=self.finding.ja,
             remediation_ja=self.remediation.ja, deadline_days=int(self.deadline_days),
             fields=tuple(f.to_question() for f in self.fields), annex_field=self.annex_field,
+            obligation_ja=self.obligation,
         )
 
 

@@ -239,6 +239,10 @@ class _QuestionBase(_Spec):
     annex_articles: list[str] = []
     finding: Text = LocalizedText()
     remediation: Text = LocalizedText()
+    #: The 是正事項 the annex writes when this question yields a finding, as an obligation of 乙 that
+    #: reads on after 「（期限）までに、」 and ends in the 連用形 (「…を整備し」); the annex adds
+    #: 「、その結果を書面で甲に報告すること。」. Never the question or an instruction to the contractor.
+    obligation: Text = LocalizedText()
     deadline_days: DeadlineDays = DEFAULT_DEADLINE_DAYS
 
     @field_validator("annex_articles", mode="before", json_schema_input_type=ArticleKey | list[ArticleKey])
@@ -289,6 +293,7 @@ class _QuestionBase(_Spec):
             "guideline": self.guideline.strip(),
             "annex_articles": tuple(self.annex_articles),
             "deadline_days": self.deadline_days,
+            "obligation_ja": self.obligation.ja.strip().rstrip("。、"),
         }
 
 
