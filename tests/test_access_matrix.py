@@ -70,6 +70,12 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "legal.download": {"GET": staff(LEGAL)},
     "legal.download_docx": {"GET": staff(LEGAL)},
     "legal.compare": {"GET": staff(LEGAL)},
+    "legal.engagement": {"GET": staff(LEGAL)},
+    "legal.preview": {"GET": staff(LEGAL)},
+    "legal.signed": {"POST": staff(LEGAL, ok=302)},  # an empty form: back with a message
+    "legal.signed_scan": {"GET": staff(LEGAL, ok=404)},
+    "staff.export": {"GET": staff(other=200)},
+    "staff.review_queue": {"GET": staff(REVIEW, other=200)},
     "admin.organisation": {"GET": staff(ADMIN, other=200)},
     "admin.articles": {"GET": staff(ADMIN, other=200)},
     "admin.edit_article": {"GET": staff(ADMIN, other=200), "POST": staff(ADMIN, ok=302, other=302)},
@@ -93,6 +99,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.check": {"GET": everyone(200)},
     "portal.section": {"GET": everyone(200), "POST": everyone(302)},
     "portal.submit": {"POST": everyone(400)},
+    "portal.autosave": {"POST": everyone(200)},
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),
@@ -160,6 +167,8 @@ def world(app, seed):
             "qid": first_q.id,
             "section_id": section,
             "filename": "app.css",
+            "what": "engagements",
+            "fmt": "csv",
         }
 
 

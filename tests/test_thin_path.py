@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -136,6 +137,11 @@ def _reviewer_approves(app, client, seed, login, eid):
 
 def _legal_downloads_the_annex(app, client, seed, login):
     eid = seed.engagements[("tamana-city", "outsourcing")]
+    with app.app_context():
+        # The contract period the annex states (the seeded engagement has none).
+        engagement = db.session.get(Engagement, eid)
+        engagement.period_start, engagement.period_end = dt.date(2026, 12, 1), dt.date(2027, 3, 31)
+        db.session.commit()
     login(seed.users["legal"])
     assert client.post(f"/legal/engagements/{eid}/annex").status_code == 302
     with app.app_context():
@@ -151,7 +157,7 @@ def _legal_downloads_the_annex(app, client, seed, login):
     assert "業務委託を行う場合には、委託事業者を選定し" in flat, "the organisation's own clause text is cited"
     assert "髙橋𠮷男" in flat and "山﨑花子" in flat, "the contractor's responsible persons"
     assert "管理太郎ta" in flat, "the municipal officer"
-    assert "令和" in flat
+    assert "令和8年12月1日" in flat and "令和9年3月31日" in flat, "dates in 和暦"
     with app.app_context():
         actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
         assert "annex.download" in actions and "assessment.approved" in actions and "response.submit" in actions
