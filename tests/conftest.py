@@ -359,3 +359,8 @@ def approve_through_services(
         _take_through(eng, reviewer, legal)
         engagement_id = eng.id
     return int(engagement_id)
+
+
+# One headless Chromium for the whole session, shared by every browser test module (a second
+# sync Playwright in the same thread would refuse to start while the first is open).
+from browser_support import browser_fixture, live_server_fixture  # noqa: E402,F401

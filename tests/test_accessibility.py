@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM_ARGS, browser_fixture, live_server_fixture  # noqa: F401
+from browser_support import CHROMIUM_ARGS  # noqa: F401
 from sqlalchemy import select
 
 AXE = Path(__file__).resolve().parent.parent / ".cache" / "checkers" / "axe.min.js"

@@ -331,7 +331,7 @@ def issue(engagement: Engagement, user: User | None = None, *, issued_on: dt.dat
             return Issued(winner, False)
         raise StateError("同時に別の版が作成されました。もう一度「作成」を押してください。") from None
     audit.record(
-        "annex.issue", "annex", annex.id, organisation_id=engagement.organisation_id,
+        "annex.issue", "annex", annex.id, actor=user or audit.SYSTEM, organisation_id=engagement.organisation_id,
         data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
     )
     return Issued(annex, True)

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from flask_login import current_user
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -168,14 +167,6 @@ def actor_for(actor: Actor) -> str:
     return SYSTEM
 
 
-def _current_actor() -> str:
-    """Transitional: for a caller that does not pass its actor yet, the logged-in user."""
-    try:
-        return actor_for(current_user._get_current_object())
-    except (RuntimeError, AttributeError):
-        return SYSTEM
-
-
 def _advance_head(chain: int) -> tuple[int, str]:
     """Take the chain's lock and its next sequence number; return (seq, prev_hash)."""
     bump = (
@@ -215,7 +206,7 @@ def record(
         chain=chain,
         seq=seq,
         scheme=SCHEME,
-        actor=actor_for(actor) if actor is not None else _current_actor(),
+        actor=actor_for(actor),  # every service passes its actor; None is the system
         action=action,
         object_type=object_type,
         object_id=str(object_id),

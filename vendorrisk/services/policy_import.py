@@ -172,7 +172,7 @@ def create_draft(data: bytes, filename: str, *, owner: Organisation, slug: str, 
         "policy_edition.read",
         "policy_edition",
         edition.id,
-        organisation_id=owner.id,
+        actor=user or audit.SYSTEM, organisation_id=owner.id,
         data={
             "slug": slug,
             "file": edition.source_filename,
@@ -240,7 +240,7 @@ def correct(edition: PolicyEdition, changes: dict[str, Any], *, reason: str, use
         "policy_edition.correct",
         "policy_edition",
         edition.id,
-        organisation_id=edition.owner_organisation_id,
+        actor=user or audit.SYSTEM, organisation_id=edition.owner_organisation_id,
         data={"fields": [c["field"] for c in corrections], "reason": reason},
     )
     return corrections
@@ -323,7 +323,7 @@ def accept(edition: PolicyEdition, *, user: User | None) -> tuple[Organisation, 
         "policy_edition.accept",
         "policy_edition",
         edition.id,
-        organisation_id=org.id,
+        actor=user or audit.SYSTEM, organisation_id=org.id,
         data={
             "edition": edition.edition,
             "clause_number": org.clause_number,
@@ -334,12 +334,13 @@ def accept(edition: PolicyEdition, *, user: User | None) -> tuple[Organisation, 
     return org, created
 
 
-def discard(edition: PolicyEdition) -> None:
+def discard(edition: PolicyEdition, *, actor: audit.Actor = audit.SYSTEM) -> None:
     _require_draft(edition)
     edition.state = "discarded"
     db.session.flush()
     audit.record(
-        "policy_edition.discard", "policy_edition", edition.id, organisation_id=edition.owner_organisation_id, data={}
+        "policy_edition.discard", "policy_edition", edition.id, actor=actor,
+        organisation_id=edition.owner_organisation_id, data={},
     )
 
 

@@ -20,7 +20,7 @@ from ..domain.policy import PARAGRAPH_KEYS, PARAGRAPH_LABELS, PolicyParseError
 from ..domain.policy.front import enactment_date
 from ..extensions import db
 from ..models import Organisation, PolicyEdition, User
-from ..services import policy_import
+from ..services import audit, policy_import
 from .auth import roles_required
 from .forms import EmptyForm, PolicyUploadForm
 from .unit_of_work import refusable
@@ -250,7 +250,7 @@ def discard(edition_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         abort(400)
     with refusable(policy_import.PolicyImportError) as refusal:
-        policy_import.discard(edition)
+        policy_import.discard(edition, actor=_user() or audit.SYSTEM)
     if refusal:
         return _review_page(edition, 409, refusal.message)
     flash("読み取った基本方針を取り込まずに破棄しました。", "success")
