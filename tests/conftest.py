@@ -364,3 +364,16 @@ def approve_through_services(
 # One headless Chromium for the whole session, shared by every browser test module (a second
 # sync Playwright in the same thread would refuse to start while the first is open).
 from browser_support import browser_fixture, live_server_fixture  # noqa: E402,F401
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Any, Any]]:
+    """A real SMTP server on loopback (aiosmtpd): (controller, handler with .messages)."""
+    from aiosmtpd.controller import Controller
+    from helpers import CollectMail, free_port
+
+    handler = CollectMail()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
 from typing import Any
 
+from aiosmtpd.handlers import Message
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -134,3 +136,21 @@ def answer_all(app: Flask, client: FlaskClient, token: str, overrides: dict[str,
 def invitation_of(app: Flask, token: str) -> Invitation:
     with app.app_context():
         return invitation_for_token(token)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a test server, or a closed port to fail against)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class CollectMail(Message):
+    """An aiosmtpd handler keeping every message the real SMTP server on loopback receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[override]
+        self.messages.append(message)

@@ -13,9 +13,8 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from conftest import TEST_PASSWORD, approve_through_services, make_app, seed_data
+from helpers import free_port
 from sqlalchemy import delete, func, select
 
 from vendorrisk.extensions import db
@@ -37,28 +36,10 @@ needs_redis = pytest.mark.skipif(not _redis_answers() and os.environ.get("CI") !
                                  reason="Redis does not answer at 127.0.0.1:6379")
 
 
-class Collect(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list = []
-
-    def handle_message(self, message) -> None:  # type: ignore[override]
-        self.messages.append(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp():
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
 
 
 def _run_worker(app, **env: str) -> subprocess.CompletedProcess:
@@ -149,7 +130,7 @@ def test_real_worker_delivers_mail_and_retries_failures(backend, tmp_path, reque
         # Queued, not run: no worker yet.
         assert db.session.get(JobRun, ok_id).state == "queued"
 
-    closed_port = str(_free_port())
+    closed_port = str(free_port())
     # First worker: SMTP on a closed port, retries with no wait → both fail after every attempt.
     result = _run_worker(app, VENDORRISK_MAIL_SERVER="127.0.0.1", VENDORRISK_MAIL_PORT=closed_port)
     assert result.returncode == 0, result.stderr[-2000:]

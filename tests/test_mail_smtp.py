@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from conftest import make_app
-from helpers import token_from_outbox_or_page
-
-
-class Collect(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list = []
-
-    def handle_message(self, message) -> None:  # type: ignore[override]
-        self.messages.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+from helpers import free_port, token_from_outbox_or_page
 
 
 def test_invitation_is_sent_by_smtp(backend, tmp_path, request, smtp, password_hash):
@@ -66,7 +38,7 @@ def test_invitation_is_sent_by_smtp(backend, tmp_path, request, smtp, password_h
 def test_smtp_failure_keeps_the_invitation_and_shows_the_link(backend, tmp_path, request, password_hash):
     from conftest import TEST_PASSWORD
 
-    app = make_app(backend, tmp_path, request, MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port(), MAIL_TIMEOUT=2)
+    app = make_app(backend, tmp_path, request, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
     seed_ns = _seed(app, request, password_hash)
     client = app.test_client()
     client.post("/login", data={"email": seed_ns.users["procurement"], "password": TEST_PASSWORD})
