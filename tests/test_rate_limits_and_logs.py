@@ -144,3 +144,17 @@ def test_rate_limits_count_in_redis_when_redis_is_configured(monkeypatch):
     assert storage() == "redis://127.0.0.1:6379/5"
     monkeypatch.setenv("VENDORRISK_RATELIMIT_STORAGE_URI", "memory://")
     assert storage() == "memory://"
+
+
+def test_token_guess_budgets_are_kept_apart_by_the_key_prefix(backend, tmp_path, request):
+    """Two deployments sharing one Redis (each with its own RATELIMIT_KEY_PREFIX): guesses spent
+    against one never refuse the other's contractors."""
+    if not _redis_answers():
+        pytest.skip("Redis at 127.0.0.1:6379 does not answer")
+    apps = [make_app(backend, tmp_path / name, request, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS,
+                     RATELIMIT_KEY_PREFIX=f"{name}-{uuid.uuid4().hex}",
+                     TOKEN_GUESS_RATE_LIMIT="2 per hour", TOKEN_GUESS_GLOBAL_LIMIT="2 per hour")
+            for name in ("one", "two")]
+    first, second = (app.test_client() for app in apps)
+    assert [first.get(f"/r/{WRONG_TOKEN}/").status_code for _ in range(3)] == [404, 404, 429]
+    assert second.get(f"/r/{WRONG_TOKEN}/").status_code == 404

@@ -16,6 +16,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy as email_policy
@@ -86,7 +87,10 @@ def _start(tmp: Path, sqlite_template: Path, password_hash: str, **env: str) -> 
     port = _free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("VENDORRISK_", "GUNICORN_")) and k != "DATABASE_URL"}
-    environ.update({"VENDORRISK_INSTANCE": str(instance), "VENDORRISK_WORKERS": "1", **env})
+    # Each server counts its rate limits under its own prefix: Redis outlives test runs, and a
+    # budget spent by an earlier server (or an earlier run) must not refuse this one's requests.
+    environ.update({"VENDORRISK_INSTANCE": str(instance), "VENDORRISK_WORKERS": "1",
+                    "VENDORRISK_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}", **env})
     log = tmp / "gunicorn.log"
     log_file = log.open("wb")
     process = subprocess.Popen(

@@ -52,7 +52,10 @@ def _guess_limits() -> list[tuple[RateLimitItem, str]]:
     config = current_app.config
     per_address = parse(str(config.get("TOKEN_GUESS_RATE_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_RATE_LIMIT"]))
     overall = parse(str(config.get("TOKEN_GUESS_GLOBAL_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_GLOBAL_LIMIT"]))
-    return [(per_address, "address:" + get_remote_address()), (overall, "global")]
+    # The configured RATELIMIT_KEY_PREFIX applies here too (Flask-Limiter adds it only to the limits it
+    # checks itself): deployments, and test servers, sharing one Redis keep separate budgets.
+    prefix = str(config.get("RATELIMIT_KEY_PREFIX") or "")
+    return [(per_address, f"{prefix}address:{get_remote_address()}"), (overall, f"{prefix}global")]
 
 
 def _is_portal_path() -> bool:
