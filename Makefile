@@ -10,7 +10,7 @@ PORT ?= 5000
 # poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
 
-.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite gates vendor-checkers lint typecheck bandit audit lock bench check-pdf clean
+.PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite gates vendor-checkers lint typecheck complexity bandit audit lock bench check-pdf clean
 
 setup: system-deps venv instance
 
@@ -89,7 +89,7 @@ test: setup gates vendor-checkers
 test-sqlite: setup gates vendor-checkers
 	VENDORRISK_TEST_POSTGRES=0 $(VENV)/bin/pytest
 
-gates: lint typecheck bandit audit
+gates: lint typecheck complexity bandit audit
 
 # The Nu HTML Checker (vnu-jar) and axe-core from npm, unpacked into a cache folder (not in git)
 # on first use (tests/test_html_validity.py, tests/test_accessibility.py).
@@ -117,6 +117,11 @@ lint: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy vendorrisk
+
+# No function above cyclomatic complexity 20: radon rates 21-30 "D"; any D or worse fails the gate.
+complexity: venv
+	@out="$$($(VENV)/bin/radon cc -n D -s vendorrisk)"; \
+	if [ -n "$$out" ]; then echo "$$out"; echo "!! functions above cyclomatic complexity 20 (radon D or worse): split them"; exit 1; fi
 
 # No medium or high finding (-ll); each low-severity exception is a `# nosec` with its reason.
 bandit: venv

@@ -128,19 +128,20 @@ def test_admin_edits_an_article_and_the_next_annex_uses_it(app, client, seed, lo
 def test_conditional_approval_lists_remediation_with_deadlines(app, client, seed, login):
     from vendorrisk.demo import demo_answer
     from vendorrisk.models import Engagement
-    from vendorrisk.services import workflow
+    from vendorrisk.services import answers as answer_service
+    from vendorrisk.services import definitions, invitations
 
     eid = seed.engagements[("tamana-city", "outsourcing")]
     with app.app_context():
         eng = db.session.get(Engagement, eid)
-        sent = workflow.send_invitation(eng, recipient_email="a@example.jp")
-        questions = [q for qn in workflow.invitation_questionnaires(sent.invitation)
+        sent = invitations.send_invitation(eng, recipient_email="a@example.jp")
+        questions = [q for qn in definitions.invitation_questionnaires(sent.invitation)
                      for q in qn.applicable(eng.profile())]
         answers = {q.id: demo_answer(q, eng.vendor, eng) for q in questions}
         weak = next(q for q in questions if q.type == "yesno" and q.must_pass and not q.shown_when)
         answers[weak.id] = "partial"
-        workflow.save_answers(sent.invitation, answers)
-        assessment = workflow.submit_response(sent.invitation)
+        answer_service.save_answers(sent.invitation, answers)
+        assessment = answer_service.submit_response(sent.invitation)
         db.session.commit()
         assert assessment.rating == "conditional"
         finding = next(f for f in assessment.result["findings"] if f["question_id"] == weak.id)

@@ -116,8 +116,18 @@ def _fuzz(client: Any, who: str, action: str, names: list[str], failures: list[s
         if response.status_code >= 500 or "Traceback" in body:
             failures.append(f"{who} POST {action} {values!r}: {response.status_code}")
         assert response.status_code < 500 and "Traceback" not in body
+        assert _clear_outcome(response, body), f"{who} POST {action} {values!r}: {response.status_code}"
 
     post()
+
+
+def _clear_outcome(response: Any, body: str) -> bool:
+    """What the user sees after a POST: either they are sent on (saved), or the form comes back with
+    the Japanese error summary and the typed values to fix — never a bare error page."""
+    if response.status_code in (302, 303):
+        return bool(response.headers.get("Location"))
+    return (response.status_code in (200, 400) and "入力内容に問題があります" in body
+            and 'class="error-summary' in body and "<form" in body)
 
 
 def test_random_values_in_every_form_never_give_a_server_error(app, seed, pages):

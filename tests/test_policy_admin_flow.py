@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from vendorrisk.extensions import db
 from vendorrisk.models import Annex, AuditEvent, Engagement, Organisation, PolicyEdition, User
 from vendorrisk.paths import POLICIES_DIR
-from vendorrisk.services import policy_import, workflow
+from vendorrisk.services import invitations, policy_import
 
 TAMANA = (POLICIES_DIR / "tamana-city.txt").read_text(encoding="utf-8")
 OLD_EXTERNAL = "外部サービス（クラウドサービス）を利用する場合には、利用に係る規定を整備し対策を講じる。"
@@ -145,7 +145,7 @@ def test_new_edition_diff_then_invitations_and_annexes_keep_the_edition_they_cit
         annex = db.session.scalar(select(Annex).filter_by(engagement_id=eid))
         annex_id, annex_text, annex_clause = annex.id, annex.text, annex.snapshot["organisation"]["clause"]
         cloud = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
-        early = workflow.send_invitation(cloud, recipient_email="early@example.jp").invitation
+        early = invitations.send_invitation(cloud, recipient_email="early@example.jp").invitation
         db.session.commit()
         early_id = early.id
         first = policy_import.edition_for_invitation(early)
@@ -165,7 +165,7 @@ def test_new_edition_diff_then_invitations_and_annexes_keep_the_edition_they_cit
         early = db.session.get(type(early), early_id)
         assert policy_import.edition_for_invitation(early).id == first_id
         social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
-        late = workflow.send_invitation(social, recipient_email="late@example.jp").invitation
+        late = invitations.send_invitation(social, recipient_email="late@example.jp").invitation
         db.session.commit()
         cited = policy_import.edition_for_invitation(late)
         assert cited.edition == 2 and cited.fields["clause"]["paragraphs"]["external_services"] == NEW_EXTERNAL
@@ -262,7 +262,7 @@ def test_markup_in_the_policy_is_shown_as_text_on_the_review_page(app, client, s
 def test_an_open_questionnaire_keeps_citing_the_edition_it_was_sent_under(app, client, seed, login):
     with app.app_context():
         cloud = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
-        early_token = workflow.send_invitation(cloud, recipient_email="early@example.jp").token
+        early_token = invitations.send_invitation(cloud, recipient_email="early@example.jp").token
         db.session.commit()
         old_number = _org(app).clause_number
     start = client.get(f"/r/{early_token}/").get_data(as_text=True)
@@ -277,7 +277,7 @@ def test_an_open_questionnaire_keeps_citing_the_edition_it_was_sent_under(app, c
 
     with app.app_context():
         social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
-        late_token = workflow.send_invitation(social, recipient_email="late@example.jp").token
+        late_token = invitations.send_invitation(social, recipient_email="late@example.jp").token
         db.session.commit()
     early = client.get(f"/r/{early_token}/").get_data(as_text=True)
     late = client.get(f"/r/{late_token}/").get_data(as_text=True)

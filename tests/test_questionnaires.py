@@ -582,6 +582,9 @@ def test_person(out):
         t.normalize({"title": "課長"}, q)
     with pytest.raises(AnswerError, match="メールアドレス"):
         t.normalize({"name": "山田", "email": "yamada"}, q)
+    for wrong in ("yamada@example..jp", "yamada@example.invalid", "山田 @example.jp"):
+        with pytest.raises(AnswerError, match="メールアドレス"):  # a real address check, not a regex
+            t.normalize({"name": "山田", "email": wrong}, q)
     assert t.score(q, None) == 0.0  # required and unanswered
 
 

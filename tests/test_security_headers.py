@@ -16,7 +16,7 @@ from weasyprint import HTML
 
 from vendorrisk.extensions import db
 from vendorrisk.models import Annex, Engagement, Evidence
-from vendorrisk.services import workflow
+from vendorrisk.services import invitations
 from vendorrisk.web.answer_forms import field_name
 
 HTTPS = {"X-Forwarded-Proto": "https"}
@@ -32,7 +32,7 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
     eid = approve_through_services(app, seed)
     with app.app_context():
         engagement = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
-        token = workflow.send_invitation(engagement, recipient_email="c@example.jp").token
+        token = invitations.send_invitation(engagement, recipient_email="c@example.jp").token
         vendor_id = engagement.vendor_id
         db.session.commit()
     qid, sid, questions, file_question = next(

@@ -69,3 +69,19 @@ def test_format_rejects_non_dates():
         format_wareki("2026-11-22")
     with pytest.raises(ValueError):
         format_wareki(date(1872, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("明治10年1月1日 制定", date(1877, 1, 1)),  # 明治元年 is 1868, not the 1873 of the calendar reform
+        ("令和８年４月１日 一部改定", date(2026, 4, 1)),
+        ("令和元年5月1日", date(2019, 5, 1)),
+        ("平成31年5月1日", None),  # 平成 had ended: not a real date
+        ("2026年4月1日 施行", date(2026, 4, 1)),
+    ],
+)
+def test_policy_enactment_dates_use_the_one_era_table(written, expected):
+    from vendorrisk.domain.policy.front import enactment_date
+
+    assert enactment_date(written) == expected

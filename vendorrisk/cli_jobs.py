@@ -66,13 +66,13 @@ def jobs_retry(run_id: int) -> None:
     from .extensions import db
     from .models import JobRun
     from .services import jobs
+    from .services.unit_of_work import unit_of_work
 
     run = db.session.get(JobRun, run_id)
     if run is None:
         raise click.ClickException(f"処理 {run_id} はありません。")
-    jobs.retry(run)
-    db.session.commit()
-    jobs.dispatch_pending()
+    with unit_of_work():
+        jobs.retry(run)
     click.echo(f"queued: {run_id}")
 
 
@@ -85,6 +85,7 @@ def annex_issue_all(org_slug: str, issued: str | None) -> None:
     from .extensions import db
     from .models import Organisation
     from .services import jobs
+    from .services.unit_of_work import unit_of_work
 
     org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
     if org is None:
@@ -93,7 +94,6 @@ def annex_issue_all(org_slug: str, issued: str | None) -> None:
         issued_on = dt.date.fromisoformat(issued) if issued else dt.date.today()
     except ValueError as exc:
         raise click.ClickException("作成日は YYYY-MM-DD で指定してください。") from exc
-    runs = jobs.enqueue_bulk_annexes(org.id, None, issued_on)
-    db.session.commit()
-    jobs.dispatch_pending()
+    with unit_of_work():
+        runs = jobs.enqueue_bulk_annexes(org.id, None, issued_on)
     click.echo(f"queued: {len(runs)} annex jobs for {org.slug}")

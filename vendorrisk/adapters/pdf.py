@@ -19,13 +19,14 @@ import os
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
 
 from vendorrisk.domain.annex import AnnexDocument
+from vendorrisk.domain.vocabulary import JST
 from vendorrisk.paths import TEMPLATES_DIR
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9))
 ATTACHMENT_NAME = "answers-snapshot.json"
 PDF_VARIANT = "pdf/a-3a"  # tagged: headings, tables and lists in the structure tree
 

@@ -35,12 +35,10 @@ from .questionnaire import (
     is_shown,
     normalize_profile,
 )
-from .vocabulary import RISK_LABELS
+from .vocabulary import RISK_LABELS, RISK_LEVELS
 
 RATINGS = ("fail", "conditional", "pass")  # worst → best
 RATING_JA = {"pass": "適合", "conditional": "条件付適合", "fail": "不適合"}
-SEVERITIES = ("high", "medium", "low")
-SEVERITY_JA = {"high": "高", "medium": "中", "low": "低"}
 
 DEFAULT_THRESHOLDS: dict = {
     "high": {"pass": 85.0, "conditional": 70.0},
@@ -69,7 +67,7 @@ class Finding:
             "why": self.why,
             "remediation": self.remediation,
             "severity": self.severity,
-            "severity_ja": SEVERITY_JA[self.severity],
+            "severity_ja": RISK_LABELS[self.severity],
             "deadline_days": self.deadline_days,
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "must_pass": self.must_pass,
@@ -250,7 +248,7 @@ def score(
     overall = _pct(tally.num, tally.den)
     rating = tally.rating(overall, limits)
     # most severe first, must-pass before the others, then in question order (sort is stable)
-    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), not f.must_pass))
+    findings.sort(key=lambda f: (RISK_LEVELS.index(f.severity), not f.must_pass))
     return ScoreResult(
         score=overall,
         rating=rating,

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import date
 
-__all__ = ["ERAS", "format_wareki", "parse_date", "parse_wareki", "wareki_year"]
+__all__ = ["ERAS", "ERA_PATTERN", "format_wareki", "parse_date", "parse_wareki", "wareki_year"]
 
 # (name, first day). Ordered newest first.
 ERAS: tuple[tuple[str, date], ...] = (
@@ -48,8 +48,11 @@ def format_wareki(d: date) -> str:
     return f"{wareki_year(d)}{d.month}月{d.day}日"
 
 
+#: Matches an era name (for finding 和暦 dates inside running text; parse them with `parse_wareki`).
+ERA_PATTERN = "(?:" + "|".join(name for name, _ in ERAS) + ")"
+
 _WAREKI_RE = re.compile(
-    r"^\s*(?P<era>" + "|".join(name for name, _ in ERAS) + r")\s*"
+    r"^\s*(?P<era>" + ERA_PATTERN + r")\s*"
     r"(?P<year>元|\d{1,3})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日?\s*$"
 )
 

@@ -21,7 +21,8 @@ from ..domain.vocabulary import JST, PERSON_FIELDS, canonical_sha256
 from ..extensions import db
 from ..models import Annex, Assessment, Engagement, Invitation, Organisation, StateError, User
 from . import audit
-from .workflow import current_definitions, invitation_questionnaires, latest_assessment
+from .definitions import current_definitions, invitation_questionnaires
+from .review import latest_assessment
 
 _renderer: Any = None
 

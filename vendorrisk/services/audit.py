@@ -135,6 +135,14 @@ def event_payload(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def legacy_sha256(payload: dict[str, Any]) -> str:
+    """SHA-256 of the pre-0004 JSON form (default separators, not `canonical_json`).
+
+    The only second JSON form in the project: rows written before migration 0004 were hashed this
+    way, so checking them (and spotting a forger who used it) needs it unchanged."""
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
 def legacy_digest(event: AuditEvent) -> str:
     """The unkeyed SHA-256 of a row written before migration 0004 (the old format, kept to check them)."""
     payload = {
@@ -146,7 +154,7 @@ def legacy_digest(event: AuditEvent) -> str:
         "data": event.data,
         "at": event.at.isoformat(),
     }
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return legacy_sha256(payload)
 
 
 def chain_of(organisation_id: int | None) -> int:
@@ -385,7 +393,7 @@ def _plain_hashes(ev: AuditEvent) -> set[str]:
     payload = event_payload(ev)
     return {
         hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest(),
-        hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest(),
+        legacy_sha256(payload),
         legacy_digest(ev),
     }
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -61,9 +62,7 @@ def create() -> Any:
 @bp.route("/<int:key_id>/revoke", methods=["POST"])
 @roles_required("admin")
 def revoke(key_id: int) -> Any:
-    key = db.session.get(ApiKey, key_id)
-    if key is None or key.organisation_id != current_user.organisation_id:
-        abort(404)
+    key = db.one_or_404(select(ApiKey).filter_by(id=key_id, organisation_id=current_user.organisation_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     with refusable(StateError) as refusal:

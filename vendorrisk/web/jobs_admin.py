@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import JobRun
@@ -32,9 +33,7 @@ def index() -> Any:
 @bp.route("/<int:run_id>/retry", methods=["POST"])
 @roles_required("admin")
 def retry(run_id: int) -> Any:
-    run = db.session.get(JobRun, run_id)
-    if run is None or run.organisation_id != current_user.organisation_id:
-        abort(404)
+    run = db.one_or_404(select(JobRun).filter_by(id=run_id, organisation_id=current_user.organisation_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     jobs.retry(run)  # queued again once the request's unit of work commits

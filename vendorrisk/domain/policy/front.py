@@ -11,13 +11,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-from ..wareki import ERAS
+from ..wareki import ERA_PATTERN, parse_wareki
 from .lines import BULLET, KANJI_NUM, MD_HEADING, Heading, compact_cjk, join, nfkc, squash
 
 _KANJI_NUM = KANJI_NUM
-_ERAS = {name: start.year for name, start in ERAS}
 _DATE = re.compile(
-    r"(?P<era>令和|平成|昭和|大正|明治)\s*(?P<y>元|\d{1,2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?P<era>" + ERA_PATTERN + r")\s*(?P<y>元|\d{1,2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
     r"|(?P<wy>\d{4})\s*年\s*(?P<wm>\d{1,2})\s*月\s*(?P<wd>\d{1,2})\s*日"
 )
 _DATE_SUFFIX = re.compile(r"^\s*(?:から施行|(?:一部|全部|全面)?(?:改定|改正|策定|制定|施行|決定))")
@@ -95,9 +94,7 @@ def _title_and_org(lines: Sequence[str], blocks: Sequence[str]) -> tuple[str, st
 def _to_date(m: re.Match[str]) -> dt.date | None:
     try:
         if m.group("era"):
-            y = 1 if m.group("y") == "元" else int(nfkc(m.group("y")))
-            year = _ERAS[m.group("era")] + y - 1
-            return dt.date(year, int(nfkc(m.group("m"))), int(nfkc(m.group("d"))))
+            return parse_wareki(m.group(0))
         return dt.date(int(nfkc(m.group("wy"))), int(nfkc(m.group("wm"))), int(nfkc(m.group("wd"))))
     except ValueError:
         return None

@@ -9,6 +9,8 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+from ..vocabulary import KIND_LABELS
+
 OBLIGATION_KEYS: tuple[str, ...] = (
     "outsourcing.select",
     "outsourcing.contract",
@@ -42,13 +44,13 @@ OBLIGATION_PARAGRAPH: dict[str, str] = {
 #: The three paragraphs of the clause, in document order, with the labels users see.
 PARAGRAPH_KEYS: tuple[str, ...] = ("outsourcing", "external_services", "social_media")
 PARAGRAPH_LABELS: dict[str, str] = {
-    "outsourcing": "業務委託",
-    "external_services": "外部サービス（クラウドサービス）",
-    "social_media": "ソーシャルメディアサービス",
+    "outsourcing": KIND_LABELS["outsourcing"],
+    "external_services": KIND_LABELS["cloud"],
+    "social_media": KIND_LABELS["social_media"],
 }
 
 #: The clause title in the current MIC guideline wording.
-CLAUSE_TITLE = "業務委託と外部サービス（クラウドサービス）の利用"
+CLAUSE_TITLE = f"{KIND_LABELS['outsourcing']}と{KIND_LABELS['cloud']}の利用"
 #: Older / shorter titles that are accepted as well (listed in error messages).
 ACCEPTED_TITLE_VARIANTS: tuple[str, ...] = ("業務委託と外部サービスの利用", "外部サービスの利用", "外部委託")
 

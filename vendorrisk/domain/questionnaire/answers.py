@@ -8,6 +8,8 @@ import re
 import unicodedata
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from ..vocabulary import PERSON_FIELDS
 from ..wareki import format_wareki, parse_date
 from .definition import Option, Question
@@ -27,7 +29,6 @@ _YESNO_ALIASES = {
 }
 UNANSWERED_JA = "（未回答）"
 TEXT_MAX = 4000
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _nfkc(s: str) -> str:
@@ -297,8 +298,11 @@ class PersonType(AnswerType):
             return None
         if not out["name"]:
             raise AnswerError("氏名を入力してください。")
-        if out["email"] and not _EMAIL_RE.match(out["email"]):
-            raise AnswerError("メールアドレスの形式が正しくありません。")
+        if out["email"]:
+            try:
+                validate_email(out["email"], check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise AnswerError("メールアドレスの形式が正しくありません。") from exc
         if out["phone"] and not re.fullmatch(r"[0-9()+\- ]{6,20}", out["phone"]):
             raise AnswerError("電話番号は数字とハイフンで入力してください。")
         return out
