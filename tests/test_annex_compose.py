@@ -145,7 +145,7 @@ def test_cloud_high_adds_location_law_and_exit():
     for key in ("cloud_service", "data_location", "governing_law", "cloud_exit"):
         assert key in doc.article_keys
     assert "cloud_low" not in doc.article_keys
-    assert "日本国内（東京リージョン）に保存" in doc.article("data_location").paragraphs[0].text
+    assert "保存場所は、日本国内（東京リージョン）とし" in doc.article("data_location").paragraphs[0].text
     law = doc.article("governing_law").paragraphs[0].text
     assert "日本法" in law and "東京地方裁判所" in law
     assert "削除" in doc.article("cloud_exit").paragraphs[1].text

@@ -16,9 +16,9 @@ def make_snapshot(memorandum=False):
         "issued_on": "2026-11-22",
         "answers_sha256": "cd" * 32,
         "organisation": {
-            "name": "青梅市", "slug": "ome-city", "policy_title": "青梅市情報セキュリティ基本方針",
+            "name": "青梅市", "slug": "ome-city", "policy_title": "青梅市情報セキュリティポリシー",
             "head_title": "青梅市長",
-            "clause": {"number": "(８)", "title": "外部委託と外部サービスの利用",
+            "clause": {"number": "6(８)", "title": "外部委託と外部サービスの利用",
                        "paragraphs": {"outsourcing": "外部委託をする場合には、委託事業者を選定し、契約を締結する。",
                                       "external_services": "外部サービスを利用する場合には、規定を整備する。",
                                       "social_media": None}},
@@ -60,7 +60,7 @@ def test_docx_has_the_same_article_headings_and_tables():
     assert headings[-1] == "（協議）"
     body = "\n".join(p.text for p in d.paragraphs)
     assert annex.preamble in body
-    assert "青梅市情報セキュリティ基本方針(8)「外部委託と外部サービスの利用」に定める" in body
+    assert "青梅市情報セキュリティポリシー6(8)「外部委託と外部サービスの利用」に定める" in body
     assert "\n第1条　本特記事項は" in body and "\n2　" in body and "（1）" in body
     table_titles = [p.text for p in d.paragraphs if p.style.name == "Heading 2"]
     assert table_titles == [t.heading for t in annex.tables]
