@@ -7,8 +7,10 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # Debian packages: fast font subsetting for WeasyPrint, Japanese fonts (with real bold),
-# poppler (PDF → PNG for looking at pages) and Chromium for the browser tests.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium
+# poppler (PDF → PNG for looking at pages), Chromium for the browser tests and LibreOffice Writer
+# (headless) to check that the DOCX lays out like the PDF (measured: ~84 MB download, 259 MB installed,
+# 15-40 s with --no-install-recommends).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium libreoffice-writer-nogui
 
 .PHONY: setup system-deps venv instance run demo serve serve-prod test test-sqlite gates vendor-checkers lint typecheck complexity bandit audit lock bench check-pdf clean
 

@@ -361,6 +361,19 @@ def approve_through_services(
     return int(engagement_id)
 
 
+def fill_party_a(app: Flask, org_id: int, **values: str) -> None:
+    """Enter 甲's address and head's name as the admin page does (a 覚書 is refused without them)."""
+    from vendorrisk.models import Organisation
+    from vendorrisk.services import organisation_settings
+    from vendorrisk.services.unit_of_work import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        org = db.session.get(Organisation, org_id)
+        current = organisation_settings.annex_settings(org)
+        organisation_settings.save_annex_settings(
+            org, {**current, "address": "熊本県玉名市岩崎163番地", "head_name": "試験 太郎", **values}, actor="test")
+
+
 # One headless Chromium for the whole session, shared by every browser test module (a second
 # sync Playwright in the same thread would refuse to start while the first is open).
 from browser_support import browser_fixture, live_server_fixture  # noqa: E402,F401

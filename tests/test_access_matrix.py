@@ -81,6 +81,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "admin.edit_article": {"GET": staff(ADMIN, other=200), "POST": staff(ADMIN, ok=302, other=302)},
     "admin.reset_article": {"POST": staff(ADMIN, ok=302, other=302)},
     "admin.thresholds": {"POST": staff(ADMIN, ok=400, other=400)},
+    "admin.annex_settings": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.upload_policy": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_officer": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_user": {"POST": staff(ADMIN, ok=400, other=400)},

@@ -9,7 +9,7 @@ from vendorrisk.domain.annex import AnnexCompositionError, annex_text, compose_a
 from vendorrisk.domain.annex_articles import ARTICLES
 
 CLAUSE = {
-    "number": "(8)",
+    "number": "6(8)",
     "title": "業務委託と外部サービス（クラウドサービス）の利用",
     "paragraphs": {
         "outsourcing": "業務委託を行う場合には、委託事業者を選定し、情報セキュリティ要件を明記した契約を締結し、"
@@ -145,7 +145,7 @@ def test_cloud_high_adds_location_law_and_exit():
     for key in ("cloud_service", "data_location", "governing_law", "cloud_exit"):
         assert key in doc.article_keys
     assert "cloud_low" not in doc.article_keys
-    assert "日本国内（東京リージョン）に保存" in doc.article("data_location").paragraphs[0].text
+    assert "保存場所は、日本国内（東京リージョン）とし" in doc.article("data_location").paragraphs[0].text
     law = doc.article("governing_law").paragraphs[0].text
     assert "日本法" in law and "東京地方裁判所" in law
     assert "削除" in doc.article("cloud_exit").paragraphs[1].text
@@ -215,7 +215,7 @@ def test_findings_article_and_table_with_wareki_deadlines():
 
 def test_preamble_cites_the_organisations_own_clause():
     doc = compose_annex(make_snapshot(("outsourcing", "cloud")))
-    assert ("玉名市情報セキュリティ基本方針(8)「業務委託と外部サービス（クラウドサービス）の利用」"
+    assert ("玉名市情報セキュリティ基本方針6(8)「業務委託と外部サービス（クラウドサービス）の利用」"
             "に定める") in doc.preamble
     assert doc.preamble.startswith("玉名市（以下「甲」という。）と株式会社サンプル（以下「乙」という。）")
     quoted = dict(doc.clause_quote.paragraphs)
@@ -231,7 +231,7 @@ def test_older_policy_without_social_paragraph():
     snap["organisation"]["clause"]["paragraphs"]["social_media"] = None
     doc = compose_annex(snap)
     assert doc.clause_quote is None
-    assert "(8)「業務委託と外部サービス（クラウドサービス）の利用」" in doc.preamble
+    assert "6(8)「業務委託と外部サービス（クラウドサービス）の利用」" in doc.preamble
 
 
 def test_officers_table_both_sides():

@@ -7,7 +7,7 @@ import io
 import threading
 
 import pytest
-from conftest import approve_through_services
+from conftest import approve_through_services, fill_party_a
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -48,6 +48,7 @@ def test_preview_before_a_version_is_created(app, client, seed, login, approved)
     assert response.headers["Content-Disposition"].startswith("inline")
     assert "新任﨑子" in _pdf_text(response.data)
     assert _versions(app, approved) == before  # nothing stored
+    fill_party_a(app, seed.org_ids["tamana-city"])
     memo = client.get(f"/legal/engagements/{approved}/annex/preview.pdf?memorandum=1")
     assert "次のとおり覚書を締結する" in _pdf_text(memo.data)
     page = client.get(f"/legal/engagements/{approved}").get_data(as_text=True)

@@ -15,7 +15,7 @@ from test_annex_pdf import SHA, make_snapshot
 
 from vendorrisk.adapters.docx import render_docx
 from vendorrisk.adapters.pdf import AnnexRenderer
-from vendorrisk.domain.annex import NO_RELIEF, compose_annex
+from vendorrisk.domain.annex import NO_RELIEF, annex_text, compose_annex
 
 KINDS = [("outsourcing",), ("cloud",), ("social_media",), ("outsourcing", "cloud", "social_media")]
 
@@ -199,3 +199,29 @@ def test_terms_of_service_cloud_gets_a_one_page_internal_usage_record(renderer):
         assert "第1条" not in text and "乙は" not in text and "記名押印" not in text
     snap["organisation"]["cloud_low_document"] = "annex"
     assert compose_annex(snap).document_kind == "annex"
+
+
+#: Obligations said once per annex; where another article touches them it cites the article that says it.
+ONCE = {
+    "deletion with backups and a certificate": r"廃棄証明書",
+    "no change of the data's location without consent": r"承諾を得ずに[^。]{0,12}変更してはならない",
+    "report at once and follow 甲's instructions": r"直ちに甲に報告し、甲の指示に従",
+}
+
+
+def test_each_obligation_is_stated_once_and_cross_referenced(rendered):
+    snap, both = rendered
+    doc = compose_annex(snap)
+    label = {a.key: a.label for a in doc.articles}
+    for text in (*both, squash(annex_text(doc))):
+        text = re.sub(r"\d+/\d+", "", text)  # the page footer (「5/8」) falls mid-sentence in the PDF text
+        for what, pattern in ONCE.items():
+            assert len(re.findall(pattern, text)) == 1, what
+        assert "その結果を記録した書面" not in text  # was 利用終了時の措置 2項, repeating 廃棄証明書
+        kinds = snap["engagement"]["kinds"]
+        if "cloud" in kinds:
+            assert f"{label['return_disposal']}の規定により消去" in text
+            assert f"{label['work_setup']}に規定するデータ保管場所に含まれる" in text
+        if "social_media" in kinds:
+            assert f"{label['incident']}に規定する事故とみなす" in text
+            assert f"{label['incident']}の規定によるほか" in text

@@ -8,7 +8,7 @@ import json
 from urllib.parse import unquote
 
 import pytest
-from conftest import approve_through_services
+from conftest import approve_through_services, fill_party_a
 from docx import Document
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -89,6 +89,7 @@ def test_docx_download_has_a_japanese_file_name_and_is_audited(app, client, seed
 
 def test_memorandum_adds_the_signature_block(app, client, seed, login, approved):
     login(seed.users["legal"])
+    fill_party_a(app, seed.org_ids["tamana-city"])
     client.post(f"/legal/engagements/{approved}/annex", data={"memorandum": "y"})
     versions = _annexes(app, approved)
     assert len(versions) == 2

@@ -62,7 +62,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     },
     "nanbu-town-aomori": {
         "organisation": "南部町",
-        "title": "情報セキュリティ基本方針",
+        # The text is 「第１章 情報セキュリティ基本方針」 of the 南部町情報セキュリティポリシー it names.
+        "title": "南部町情報セキュリティポリシー",
         "enacted_as_written": None,
         "enacted_on": None,
         "number": "(８ )",

@@ -94,9 +94,12 @@ def users_create(org_slug: str, email: str, name: str, role: str, password: str)
 @with_appcontext
 def db_upgrade() -> None:
     """マイグレーションを最新まで適用する。"""
-    from .migrate import upgrade
+    from .migrate import repair_data, upgrade
 
-    upgrade(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade(app)
+    for slug in repair_data(app):
+        click.echo(f"{slug}: the policy citation now carries its full number")
     click.echo("database is at head")
 
 

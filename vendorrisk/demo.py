@@ -15,7 +15,18 @@ from .domain.vocabulary import ROLE_LABELS, ROLES
 from .extensions import db
 from .models import Engagement, Organisation, User, Vendor
 from .paths import POLICIES_DIR
-from .services import annexes, answers, definitions, engagements, invitations, officers, review, users, vendors
+from .services import (
+    annexes,
+    answers,
+    definitions,
+    engagements,
+    invitations,
+    officers,
+    organisation_settings,
+    review,
+    users,
+    vendors,
+)
 from .services.organisations import find_organisation, import_policy_bytes
 from .services.unit_of_work import unit_of_work
 
@@ -27,6 +38,7 @@ ORGS: list[dict[str, Any]] = [
         "slug": "tamana-city",
         "file": "tamana-city.txt",
         "head": "玉名市長",
+        "address": "熊本県玉名市岩崎163番地",
         "mail": "tamana",
         "officers": [
             ("ciso", "最高情報セキュリティ責任者", "中村 正", "副市長"),
@@ -39,6 +51,7 @@ ORGS: list[dict[str, Any]] = [
         "slug": "ryugasaki-eisei-kumiai",
         "file": "ryugasaki-eisei-kumiai.txt",
         "head": "龍ヶ崎地方衛生組合管理者",
+        "address": "",  # not known here: the admin fills it in (団体設定)
         "mail": "ryugasaki",
         "officers": [
             ("ciso", "最高情報セキュリティ責任者", "小林 誠", "事務局長"),
@@ -51,6 +64,7 @@ ORGS: list[dict[str, Any]] = [
         "slug": "nanbu-town-aomori",
         "file": "nanbu-town-aomori.txt",
         "head": "南部町長",
+        "address": "青森県三戸郡南部町大字苫米地字下宿8番地1",
         "mail": "nanbu",
         "officers": [
             ("ciso", "最高情報セキュリティ責任者", "佐々木 隆", "副町長"),
@@ -63,6 +77,7 @@ ORGS: list[dict[str, Any]] = [
         "slug": "ichikawa-city",
         "file": "ichikawa-city.txt",
         "head": "市川市長",
+        "address": "千葉県市川市八幡1丁目1番1号",
         "mail": "ichikawa",
         "officers": [
             ("ciso", "最高情報セキュリティ責任者", "山口 博", "副市長"),
@@ -75,6 +90,7 @@ ORGS: list[dict[str, Any]] = [
         "slug": "ome-city",
         "file": "ome-city.txt",
         "head": "青梅市長",
+        "address": "東京都青梅市東青梅1丁目11番地の1",
         "mail": "ome",
         "officers": [
             ("ciso", "最高情報セキュリティ責任者", "清水 修", "副市長"),
@@ -282,6 +298,10 @@ def _demo_organisation(spec: dict[str, Any]) -> Organisation:
         org, _ = import_policy_bytes(
             path.read_bytes(), path.name, slug=spec["slug"], head_title=spec["head"], actor=DEMO_ACTOR
         )
+        # The office's public address; the head's name is never made up: the 覚書 is refused until an
+        # admin enters it (団体設定「特記事項・覚書の記載」).
+        organisation_settings.save_annex_settings(
+            org, {**organisation_settings.annex_settings(org), "address": spec["address"]}, actor=DEMO_ACTOR)
     if not org.officers:
         for role, title, name, dept in spec["officers"]:
             officers.add_officer(org, role=role, role_title=title, name=name, department=dept, actor=DEMO_ACTOR)

@@ -62,10 +62,12 @@ def main() -> int:
         print(f"== wrote {key} (audit log key: back it up, apart from the database)")
     from . import create_app
     from .adapters.pdf import check_harfbuzz_subset
-    from .migrate import upgrade
+    from .migrate import repair_data, upgrade
 
     app = create_app()
     upgrade(app)
+    for slug in repair_data(app):
+        print(f"== {slug}: the policy citation now carries its full number")
     print(f"== database ready: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     if not check_harfbuzz_subset():
         print("!! libharfbuzz-subset0 is missing: annex PDFs will take ~20x longer. "

@@ -22,6 +22,17 @@ def upgrade(app: Flask, revision: str = "head") -> None:
         command.upgrade(_config(connection), revision)
 
 
+def repair_data(app: Flask) -> list[str]:
+    """Data fixes that need the application's own reading, run after `upgrade` (safe to run again):
+    organisations whose stored citation lacks its parents (see services.organisations.repair_citation).
+    Returns the slugs changed."""
+    from .services.organisations import repair_citations
+    from .services.unit_of_work import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        return repair_citations()
+
+
 def downgrade(app: Flask, revision: str) -> None:
     with app.app_context(), db.engine.begin() as connection:
         command.downgrade(_config(connection), revision)

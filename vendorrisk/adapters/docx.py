@@ -17,15 +17,59 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Mm, Pt, RGBColor, Twips
 
 from vendorrisk.domain.annex import AnnexDocument
 
-__all__ = ["render_docx", "DOCX_FONT"]
+__all__ = ["render_docx", "DOCX_FONT", "DOCX_LANGUAGE"]
 
 #: The family Word should use (the same Noto Serif CJK JP as the PDF; Word substitutes if absent).
 DOCX_FONT = "Noto Serif CJK JP"
+#: The document's language (spelling, line breaking and font choice for Japanese).
+DOCX_LANGUAGE = "ja-JP"
 _BLACK = RGBColor(0, 0, 0)
+#: Sizes and line heights as annex.css sets them (10.5pt text at 1.7, tables 9.5pt at 1.55, the title
+#: at 1.4), as exact line spacing: "1.5 lines" of Noto CJK (tall ascent + descent) reflowed the pages.
+_BODY_PT, _BODY_LINE, _TABLE_PT, _TABLE_LINE, _TITLE_LINE = 10.5, 1.7, 9.5, 1.55, 1.4
+
+
+def _line(size: float, factor: float) -> Pt:
+    return Pt(round(size * factor, 2))
+_FONT_ATTRS = ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs")
+_THEME_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+#: The text width: A4 (210 mm) less the margins, in twips (1/20 pt), what the tables are divided into.
+_TEXT_WIDTH_TWIPS = int(Mm(166).twips)
+
+
+def _explicit_fonts(rfonts) -> None:
+    """The named family in every script slot; theme fonts (Calibri, ＭＳ 明朝 …) never apply."""
+    for attr in _FONT_ATTRS:
+        rfonts.set(qn(attr), DOCX_FONT)
+    for attr in _THEME_ATTRS:
+        rfonts.attrib.pop(qn(attr), None)
+
+
+def _declare_fonts_and_language(document) -> None:
+    """styles.xml: the defaults and every style (headings, Title, table styles …) name Noto Serif CJK JP
+    and the language is ja-JP; settings.xml: theme fonts, if any application falls back to them, are
+    the Japanese ones."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    if rpr.find(qn("w:rFonts")) is None:
+        rpr.insert(0, OxmlElement("w:rFonts"))
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), DOCX_LANGUAGE)
+    lang.set(qn("w:eastAsia"), DOCX_LANGUAGE)
+    for rfonts in styles.iter(qn("w:rFonts")):
+        _explicit_fonts(rfonts)
+    theme_lang = document.settings.element.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:val"), DOCX_LANGUAGE)
+        theme_lang.set(qn("w:eastAsia"), DOCX_LANGUAGE)
 
 
 def _set_font(run_or_style, *, size: float | None = None, bold: bool | None = None) -> None:
@@ -42,10 +86,7 @@ def _set_font(run_or_style, *, size: float | None = None, bold: bool | None = No
     if rfonts is None:
         rfonts = OxmlElement("w:rFonts")
         rpr.append(rfonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), DOCX_FONT)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
+    _explicit_fonts(rfonts)
 
 
 def _para(document, text: str = "", *, style: str | None = None, size: float | None = None,
@@ -57,6 +98,7 @@ def _para(document, text: str = "", *, style: str | None = None, size: float | N
     fmt = p.paragraph_format
     fmt.space_after = Pt(space_after)
     fmt.space_before = Pt(0)
+    fmt.line_spacing = _line(size or _BODY_PT, _TITLE_LINE if style == "Title" else _BODY_LINE)
     if align is not None:
         p.alignment = align
     if left_mm:
@@ -100,12 +142,47 @@ def _table(document, columns, rows, widths=()):
             for extra in lines[1:]:
                 run.add_break()
                 run.add_text(extra)
-    if widths:
-        total = Mm(166)
-        for row in table.rows:
-            for cell, w in zip(row.cells, widths, strict=False):
-                cell.width = int(total * w / 100)
+    _fixed_widths(table, widths or (100 / len(columns),) * len(columns))
+    _table_lines(table)
     return table
+
+
+def _table_lines(table) -> None:
+    for row in table.rows:
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.line_spacing = _line(_TABLE_PT, _TABLE_LINE)
+                p.paragraph_format.space_after = Pt(0)
+
+
+def _twips(percentages) -> list[int]:
+    """Relative widths → twips summing exactly to the text width."""
+    total = sum(percentages)
+    out = [int(_TEXT_WIDTH_TWIPS * p / total) for p in percentages]
+    out[-1] += _TEXT_WIDTH_TWIPS - sum(out)
+    return out
+
+
+def _fixed_widths(table, percentages) -> None:
+    """Real column widths: a fixed layout of the text width (tblW), the grid (gridCol) and every cell
+    (tcW, a merged cell the sum of its columns) agreeing, so Word and LibreOffice lay it out alike."""
+    widths = _twips(percentages)
+    tbl = table._tbl
+    table.autofit = False  # w:tblLayout w:type="fixed"
+    tbl_w = tbl.tblPr.find(qn("w:tblW"))
+    if tbl_w is None:
+        tbl_w = OxmlElement("w:tblW")
+        tbl.tblPr.append(tbl_w)
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_w.set(qn("w:w"), str(sum(widths)))
+    for grid_col, width in zip(tbl.tblGrid.gridCol_lst, widths, strict=True):
+        grid_col.w = Twips(width)
+    for tr in tbl.tr_lst:
+        column = 0
+        for tc in tr.tc_lst:
+            span = tc.grid_span
+            tc.width = Twips(sum(widths[column:column + span]))
+            column += span
 
 
 def _summary_table(document, summary: list[tuple[str, str]]) -> None:
@@ -115,7 +192,8 @@ def _summary_table(document, summary: list[tuple[str, str]]) -> None:
         cells = table.add_row().cells
         _set_font(cells[0].paragraphs[0].add_run(label), size=9.5, bold=True)
         _set_font(cells[1].paragraphs[0].add_run(value), size=9.5)
-        cells[0].width, cells[1].width = Mm(35), Mm(131)
+    _fixed_widths(table, (35, 131))
+    _table_lines(table)
     _para(document, "", space_after=6)
 
 
@@ -127,9 +205,11 @@ def render_docx(doc: AnnexDocument) -> bytes:
     section.top_margin, section.bottom_margin = Mm(20), Mm(22)
     section.left_margin = section.right_margin = Mm(21.65)
 
+    _declare_fonts_and_language(document)
     normal = document.styles["Normal"]
-    _set_font(normal, size=10.5)
-    normal.paragraph_format.line_spacing = 1.5
+    _set_font(normal, size=_BODY_PT)
+    normal.paragraph_format.line_spacing = _line(_BODY_PT, _BODY_LINE)
+    normal.paragraph_format.space_after = Pt(0)
 
     # deterministic metadata: only the issue date
     issued = datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day)

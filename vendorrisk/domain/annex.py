@@ -51,6 +51,9 @@ NO_RELIEF = "甲による確認は、本特記事項に基づく乙の責任を�
 HEADING_STYLES = ("municipal", "inline")
 #: Digits in labels, numbers and dates the annex writes: "half" (第1条, 別表1) or "full" (第１条, 別表１).
 DIGIT_STYLES = ("half", "full")
+#: The document for a cloud service that handles no 機密性2以上 information (on its provider's terms):
+#: "usage_record" (外部サービス利用承認記録, internal) or "annex" (the bilateral 特記事項).
+CLOUD_LOW_DOCUMENTS = ("usage_record", "annex")
 
 # Which paragraph of the organisation's clause each engagement kind cites.
 KIND_CLAUSE_PARAGRAPH = {
@@ -713,6 +716,10 @@ _REQUIRED_VALUES = (
 )
 
 
+#: What a 覚書's 記名押印 block may not leave empty (organisation settings).
+_MEMORANDUM_VALUES = (("address", "甲の所在地"), ("head_name", "団体の長の氏名"))
+
+
 def issue_problems(snapshot: Mapping[str, Any], doc: AnnexDocument) -> list[str]:
     """What stops this annex from being issued (Japanese, one sentence each); [] when it can be.
 
@@ -729,6 +736,10 @@ def issue_problems(snapshot: Mapping[str, Any], doc: AnnexDocument) -> list[str]
     for name, label in _REQUIRED_VALUES:
         if not given[name]:
             problems.append(f"差込項目 {{{name}}}（{label}）が入力されていません")
+    if doc.memorandum:  # the 記名押印 block names 甲's address and head
+        for key, label in _MEMORANDUM_VALUES:
+            if not _s(org.get(key)):
+                problems.append(f"覚書の記名押印欄の{label}が入力されていません（団体設定「特記事項・覚書の記載」）")
     return problems
 
 

@@ -43,7 +43,8 @@ def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str
     org.enacted_as_written = parsed.enacted_as_written
     org.enacted_on = parsed.enacted_on
     org.bodies = list(parsed.bodies)
-    org.clause_number = clause.number
+    # The number a citation needs (6(8), 第1章6(8)), as an admin-accepted edition stores it.
+    org.clause_number = clause.number_full or clause.number
     org.clause_title = clause.title
     org.clause_paragraphs = {
         "outsourcing": clause.outsourcing,
@@ -58,6 +59,40 @@ def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str
         data={"policy_title": org.policy_title, "clause_number": org.clause_number},
     )
     return org, created
+
+
+def repair_citation(org: Organisation, *, actor: audit.Actor = audit.SYSTEM) -> bool:
+    """Organisations imported from the command line or the demo before the citation carried its
+    parents stored only the clause's own number ((8), （８ ）) and, for a policy that is a chapter of a
+    larger document, the chapter's name. Re-read the stored text and store the citation (6(8),
+    第1章6(8); 南部町情報セキュリティポリシー). An admin's own correction (any other value) is kept.
+
+    Returns True when the organisation was changed."""
+    from ..domain.policy import PolicyParseError, parse_policy_text
+
+    if not org.policy_text:
+        return False
+    try:
+        parsed = parse_policy_text(org.policy_text)
+    except PolicyParseError:
+        return False
+    clause = parsed.clause
+    if org.clause_number != clause.number or not clause.number_full or clause.number_full == clause.number:
+        return False
+    before = {"policy_title": org.policy_title, "clause_number": org.clause_number}
+    org.clause_number = clause.number_full
+    if parsed.title.startswith(org.name) and not (org.policy_title or "").startswith(org.name):
+        org.policy_title = parsed.title  # 「情報セキュリティ基本方針」 read from a chapter heading
+    audit.record("organisation.repair_citation", "organisation", org.id, organisation_id=org.id, actor=actor,
+                 data={"before": before, "after": {"policy_title": org.policy_title,
+                                                    "clause_number": org.clause_number}})
+    return True
+
+
+def repair_citations(*, actor: audit.Actor = audit.SYSTEM) -> list[str]:
+    """`repair_citation` for every organisation (run on upgrade); the slugs changed."""
+    return [org.slug for org in db.session.scalars(select(Organisation).order_by(Organisation.id))
+            if repair_citation(org, actor=actor)]
 
 
 def slug_taken(slug: str) -> bool:

@@ -16,6 +16,7 @@ from ..models import User
 from ..services import officers, organisation_settings, users
 from .auth import roles_required
 from .forms import (
+    AnnexSettingsForm,
     ArticleOverrideForm,
     EmptyForm,
     OfficerForm,
@@ -35,6 +36,10 @@ def _thresholds_form() -> ThresholdsForm:
     return ThresholdsForm(formdata=None, data=ThresholdsForm.initial(current))
 
 
+def _annex_settings_form() -> AnnexSettingsForm:
+    return AnnexSettingsForm(formdata=None, data=organisation_settings.annex_settings(current_user.organisation))
+
+
 def _organisation_page(status: int = 200, **forms: Any) -> Any:
     """The organisation page; a form given here (with its errors and typed values) replaces a blank one."""
     org = current_user.organisation
@@ -47,6 +52,7 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
+        annex_settings_form=forms.get("annex_settings_form") or _annex_settings_form(),
         form_has_errors=status != 200,
     )
     return page, status
@@ -120,6 +126,20 @@ def thresholds() -> Any:
     organisation_settings.save_thresholds(current_user.organisation, form.thresholds(), actor=current_user)
     flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
     return redirect(url_for("admin.organisation"))
+
+
+@bp.route("/annex-settings", methods=["POST"])
+@roles_required("admin")
+def annex_settings() -> Any:
+    form = AnnexSettingsForm()
+    if form.validate_on_submit():
+        with refusable(organisation_settings.SettingsRefused) as refusal:
+            organisation_settings.save_annex_settings(current_user.organisation, form.values(), actor=current_user)
+        if not refusal:
+            flash("特記事項・覚書の記載を保存しました。これから作成する特記事項・覚書に使われます。", "success")
+            return redirect(url_for("admin.organisation"))
+        form.head_title.errors = [refusal.message]
+    return _organisation_page(400, annex_settings_form=form)
 
 
 # What each article's `when` means, for the articles page.

@@ -446,6 +446,50 @@ class ScoreField(StringField):
         return "" if self.data is None else f"{self.data:g}"
 
 
+class AnnexSettingsForm(FlaskForm):
+    """甲 as the annex and the 覚書 name it, and how the annex is written (団体設定)."""
+
+    head_title = StringField(
+        "団体の長の職名", id="annex-head-title", filters=[nfkc_strip],
+        validators=[DataRequired("団体の長の職名を入力してください。"),
+                    Length(max=100, message="職名は100文字以内で入力してください。")],
+        description="覚書・特記事項の甲の欄に書く職名です。例：玉名市長、龍ヶ崎地方衛生組合管理者",
+    )
+    head_name = StringField(
+        "団体の長の氏名", id="annex-head-name", filters=[strip],
+        validators=[Length(max=100, message="氏名は100文字以内で入力してください。")],
+        description="覚書の記名押印欄に書きます。覚書を作成するには入力が必要です。",
+    )
+    address = StringField(
+        "甲の所在地", id="annex-address", filters=[strip],
+        validators=[Length(max=200, message="所在地は200文字以内で入力してください。")],
+        description="庁舎（事務所）の所在地です。覚書の記名押印欄に書きます。覚書を作成するには入力が必要です。"
+        "例：熊本県玉名市岩崎163番地",
+    )
+    heading_style = RadioField(
+        "条の見出しの書き方",
+        choices=opts([("municipal", "見出しを条の上の行に書く（例：（総則）／第1条　本特記事項は…）"),
+                      ("inline", "条番号に続けて見出しを書く（例：第1条（総則））")]),
+        validators=[DataRequired("条の見出しの書き方を選んでください。")],
+    )
+    digit_style = RadioField(
+        "数字の書き方",
+        choices=opts([("half", "半角数字（第1条、別表1、令和8年4月1日）"),
+                      ("full", "全角数字（第１条、別表１、令和８年４月１日）")]),
+        validators=[DataRequired("数字の書き方を選んでください。")],
+    )
+    cloud_low_document = RadioField(
+        "機密性2以上の情報を取り扱わない外部サービスの文書",
+        choices=opts([("usage_record", "外部サービス利用承認記録（庁内の記録。事業者の利用規約による）"),
+                      ("annex", "情報セキュリティに関する特記事項（事業者と取り交わす）")]),
+        validators=[DataRequired("文書の種類を選んでください。")],
+    )
+
+    def values(self) -> dict[str, str]:
+        return {name: self[name].data or "" for name in
+                ("head_title", "head_name", "address", "heading_style", "digit_style", "cloud_low_document")}
+
+
 class ThresholdsForm(FlaskForm):
     """適合／条件付適合の下限点、固有リスクごと。"""
 

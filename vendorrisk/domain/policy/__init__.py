@@ -27,7 +27,7 @@ import unicodedata
 from pathlib import Path
 
 from .clause import ClauseReading, parse_clause, title_score
-from .front import _bodies, _enactment, _title_and_org, header_lines, reflow
+from .front import _bodies, _enactment, _title_and_org, document_title, header_lines, reflow
 from .lines import Lines, squash
 from .model import (
     ACCEPTED_FORMATS_TEXT,
@@ -132,6 +132,7 @@ def parse_policy_text(text: str, *, limits: Limits = DEFAULT_LIMITS, deadline: D
     blocks = reflow(doc.lines, doc.headings)
     header = header_lines(doc.lines, doc.headings)
     title, org = _title_and_org(doc.lines, blocks)
+    title = document_title(doc.lines, blocks, title, org)
     deadline.check()
     reading = parse_clause(doc, title, deadline)
     as_written, iso = _enactment(header, blocks)

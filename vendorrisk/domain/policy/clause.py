@@ -304,7 +304,16 @@ def _parent(doc: Lines, cand: Candidate) -> Heading | None:
     return None
 
 
-def full_number(doc: Lines, cand: Candidate) -> str:
+def _within_chapter(doc: Lines, cand: Candidate) -> str:
+    """「第1章」 when the clause lies in a chapter of a larger document (numbering restarts per chapter)."""
+    for i in range(cand.line - 1, -1, -1):
+        h = doc.headings[i]
+        if h is not None and h.style == "chapter" and _plain_number(h.number).endswith("章"):
+            return _plain_number(h.number)
+    return ""
+
+
+def _number_in_part(doc: Lines, cand: Candidate) -> str:
     head = cand.heading
     own = _plain_number(head.number)
     if head.style in ("compound", "dashed", "dotted", "article", "chapter") or not own:
@@ -315,6 +324,16 @@ def full_number(doc: Lines, cand: Candidate) -> str:
     if parent.style == "article":
         return f"{_plain_number(parent.number)}第{_item_digits(own)}号"
     return _plain_number(parent.number) + own
+
+
+def full_number(doc: Lines, cand: Candidate) -> str:
+    """The number a citation needs: 6(8), 第1章6(8) (a chapter of a larger policy), 第6条第8号.
+
+    Articles (第6条) are numbered through the whole 例規 and are cited without their chapter."""
+    number = _number_in_part(doc, cand)
+    if not number or number.startswith("第") or cand.heading.style == "chapter":
+        return number
+    return _within_chapter(doc, cand) + number
 
 
 # ---------------------------------------------------------------------------

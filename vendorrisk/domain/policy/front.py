@@ -91,6 +91,30 @@ def _title_and_org(lines: Sequence[str], blocks: Sequence[str]) -> tuple[str, st
     return "", _org_from_text(blocks)
 
 
+def _is_chapter_title(lines: Sequence[str], title: str) -> bool:
+    """Whether the title was read from a chapter heading (「第1章 情報セキュリティ基本方針」): the text is
+    then one chapter of a larger document."""
+    key = squash(title)
+    for line in [line for line in lines if line.strip()][:40]:
+        s = BULLET.sub("", MD_HEADING.sub("", line.strip())).strip()
+        if key and squash(s).endswith(key) and _CHAPTER_PREFIX.match(s):
+            return True
+    return False
+
+
+def document_title(lines: Sequence[str], blocks: Sequence[str], title: str, org: str) -> str:
+    """The name a citation gives the document. When the text is a chapter of the organisation's
+    情報セキュリティポリシー (「第1章 情報セキュリティ基本方針」, the policy named in the text), that policy:
+    「南部町情報セキュリティポリシー」 (cited with 「第1章」 in the clause number). Otherwise `title`."""
+    if not org or not _is_chapter_title(lines, title):
+        return title
+    whole = f"{org}情報セキュリティポリシー"
+    key = squash(whole)
+    if any(key in squash(block) for block in blocks):
+        return unicodedata.normalize("NFC", whole)
+    return title
+
+
 def _to_date(m: re.Match[str]) -> dt.date | None:
     try:
         if m.group("era"):
