@@ -328,7 +328,8 @@ def invite(client: FlaskClient, seed: SimpleNamespace, login: Callable[[str], An
     def do_invite(kind: str = "outsourcing", *, eid: int | None = None, **data: str) -> str:
         login(seed.users["procurement"])
         eid = eid or seed.engagements[("tamana-city", kind)]
-        r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp", **data})
+        r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp", **data},
+                        follow_redirects=True)  # sending redirects to the page that shows the link
         assert r.status_code == 200, r.get_data(as_text=True)[:2000]
         client.post("/logout")
         return token_from_outbox_or_page(r.get_data(as_text=True))

@@ -21,6 +21,7 @@ from vendorrisk.models import Annex, Engagement, JobRun, Organisation, User
 from vendorrisk.paths import POLICIES_DIR
 from vendorrisk.services import api_keys, evidence, policy_import
 from vendorrisk.services.definitions import invitation_questionnaires
+from vendorrisk.services.engagements import create_engagement
 from vendorrisk.services.invitations import send_invitation
 
 STAFF = ("admin", "procurement", "reviewer", "legal")
@@ -63,7 +64,17 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.engagement": {"GET": staff()},
     "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=200)},
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
-    "staff.revoke": {"POST": staff(PROCUREMENT, ok=302)},
+    "staff.revoke": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=302)},
+    "staff.resend": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=302)},
+    "staff.invitation_sent": {"GET": staff(PROCUREMENT)},
+    "records.edit_vendor": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=200)},
+    "records.archive_vendor": {"POST": staff(PROCUREMENT, ok=302)},
+    "records.restore_vendor": {"POST": staff(PROCUREMENT, ok=302)},
+    "records.edit_engagement": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=200)},
+    "records.archive_engagement": {"POST": staff(PROCUREMENT, ok=302)},
+    "records.restore_engagement": {"POST": staff(PROCUREMENT, ok=302)},
+    # 監査記録: admin, the reviewer and legal; procurement sees each engagement's invitation history.
+    "records.audit_trail_page": {"GET": staff(("admin", "reviewer", "legal"), other=200)},
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
@@ -142,6 +153,9 @@ def world(app, seed):
         stored = evidence.store_evidence(sent.invitation.response, "q", "a.png", PNG, app.config["UPLOAD_DIR"])
         social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])
         to_revoke = send_invitation(social, recipient_email="s@example.jp").invitation
+        resend_eng = create_engagement(org, cloud.vendor, [], reference="MATRIX-RESEND", title="再送", kinds=["cloud"],
+                                       confidentiality=2)
+        to_resend = send_invitation(resend_eng, recipient_email="r@example.jp").invitation
         key = api_keys.create_key(org, "matrix", "read", actor=admin).key
         policy = (POLICIES_DIR / "tamana-city.txt").read_bytes()
         editions = [policy_import.create_draft(policy, "tamana-city.txt", owner=org, slug="tamana-city", user=admin)
@@ -161,6 +175,7 @@ def world(app, seed):
             "policy_admin.accept": {"edition_id": editions[1].id},
             "policy_admin.discard": {"edition_id": editions[2].id},
             "staff.invite": {"engagement_id": cloud.id},
+            "staff.resend": {"invitation_id": to_resend.id},
             "run_id": run.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",

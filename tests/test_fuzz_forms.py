@@ -34,7 +34,10 @@ NAME_RE = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re
 # Routes whose POST is not a form (or would end the fuzzing session).
 NOT_FORMS = {"auth.logout", "portal.submit", "policy_admin.accept", "policy_admin.discard", "jobs_admin.retry",
              "api_keys_admin.revoke", "admin.reset_article", "staff.revoke", "legal.issue",
-             "portal.autosave"}  # autosave: the section page's script posts it, not a form of its own
+             "portal.autosave",
+             # buttons without fields (a confirmation, archive or restore): nothing to fuzz
+             "staff.resend", "records.archive_vendor", "records.restore_vendor", "records.archive_engagement",
+             "records.restore_engagement"}  # autosave: the section page's script posts it, not a form of its own
 
 
 def _forms(html: str) -> list[tuple[str, list[str]]]:
@@ -66,7 +69,8 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
     return {
         "anonymous": ["/login"],
         "procurement": ["/staff/vendors/new", "/staff/engagements/new",
-                        f"/staff/engagements/{uninvited}", "/account/password"],
+                        f"/staff/engagements/{uninvited}", "/account/password",
+                        f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit"],
         "reviewer": [f"/staff/engagements/{submitted}/review"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/"],
         "legal": [f"/legal/engagements/{eid}"],

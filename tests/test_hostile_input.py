@@ -56,7 +56,7 @@ def _no_raw_markup(body: str, where: str) -> None:
 
 def _invite(client, eid: int, **data) -> str:
     payload = {"recipient_email": "tanto@example.jp", "recipient_name": "担当 太郎", **data}
-    r = client.post(f"/staff/engagements/{eid}/invite", data=payload)
+    r = client.post(f"/staff/engagements/{eid}/invite", data=payload, follow_redirects=True)
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     return token_from_outbox_or_page(r.get_data(as_text=True))
 
@@ -215,7 +215,8 @@ def test_crlf_in_engagement_title_never_crashes_after_commit_nor_injects_headers
     )
     assert r.status_code == 302, "the title is kept as typed (line breaks are not control characters to drop)"
     eid = int(r.headers["Location"].rstrip("/").split("/")[-1])
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "tanto@example.jp"})
+    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "tanto@example.jp"},
+                    follow_redirects=True)
     assert r.status_code == 200, "crash after the invitation was committed: the token is lost"
     assert "回答依頼を送りました" in r.get_data(as_text=True)
     token = token_from_outbox_or_page(r.get_data(as_text=True))
@@ -245,6 +246,7 @@ def test_crlf_in_recipient_email_or_name_is_refused_without_side_effects(app, cl
     r = client.post(
         f"/staff/engagements/{eid}/invite",
         data={"recipient_email": "tanto@example.jp", "recipient_name": "担当\r\nBcc: attacker@evil.example"},
+        follow_redirects=True,
     )
     assert r.status_code == 200
     raw = _outbox(app)[-1].read_bytes()
@@ -328,7 +330,8 @@ def test_nul_byte_in_invitation_recipient_name_never_crashes(app, client, seed, 
     eid = seed.engagements[("tamana-city", "outsourcing")]
     login(seed.users["procurement"])
     r = client.post(
-        f"/staff/engagements/{eid}/invite", data={"recipient_email": "tanto@example.jp", "recipient_name": "担当\x00"}
+        f"/staff/engagements/{eid}/invite", data={"recipient_email": "tanto@example.jp", "recipient_name": "担当\x00"},
+        follow_redirects=True,
     )
     assert r.status_code == 200 and "回答依頼を送りました" in r.get_data(as_text=True)
     with app.app_context():

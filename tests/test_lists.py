@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
+from vendorrisk.domain.vocabulary import JST
 from vendorrisk.extensions import db
 from vendorrisk.models import Engagement, EngagementOfficer, Invitation, Officer, Vendor, utcnow
 
@@ -111,12 +112,63 @@ def test_dashboard_due_filters(app, client, big, login):
     assert overdue > 0 and _count_line(body).startswith(f"全{overdue}件中")
     rows = body.split("<tbody>")[1].split("</tr>")[:-1]
     assert rows and all("期限切れ" in r for r in rows)
-    week = _db_count(app, org, Engagement.id.in_(
+    soon = _db_count(app, org, Engagement.id.in_(
         select(Invitation.engagement_id).where(Invitation.state == "open", Invitation.expires_at >= now,
                                                Invitation.expires_at < now + dt.timedelta(days=7))))
-    body = client.get("/staff/?due=week&per_page=100").get_data(as_text=True)
-    assert week > 0 and _count_line(body).startswith(f"全{week}件中")
+    body = client.get("/staff/?due=soon&per_page=100").get_data(as_text=True)
+    assert soon > 0 and _count_line(body).startswith(f"全{soon}件中")
     assert "期限切れ" not in body.split("<tbody>")[1] and "期限間近" in body
+
+
+def test_due_this_week_is_the_calendar_week_in_japan(app, client, big, login):
+    """「今週」 is Monday to Sunday in Japan time (an invitation due last Sunday or next Monday is not in it),
+    counted in SQL over the 2 000 engagements; the filter stays in the URL."""
+    login(big.users["procurement"])
+    org = big.org_ids[TAMANA]
+    today = utcnow().astimezone(JST).date()
+    monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(), tzinfo=JST)
+    week = _db_count(app, org, Engagement.id.in_(
+        select(Invitation.engagement_id).where(Invitation.state == "open", Invitation.expires_at >= monday,
+                                               Invitation.expires_at < monday + dt.timedelta(days=7))))
+    body = client.get("/staff/?due=week&per_page=20").get_data(as_text=True)
+    assert week > 0 and _count_line(body).startswith(f"全{week}件中")
+    assert 'value="week" selected' in body
+    next_link = re.search(r'<a rel="next" href="([^"]+)"', body)
+    assert next_link is None or "due=week" in next_link.group(1)
+    with app.app_context():
+        days = {d.astimezone(JST).date() for d in db.session.scalars(
+            select(Invitation.expires_at).join(Engagement).where(
+                Engagement.reference.in_(_refs(client.get("/staff/?due=week&per_page=100").get_data(as_text=True))),
+                Invitation.state == "open"))}
+    assert days and all(monday.date() <= d < monday.date() + dt.timedelta(days=7) for d in days)
+
+
+def test_department_filter_and_archived_engagements(app, client, big, login):
+    """所管課: the engagements one of whose officers belongs to the department; archived ones are hidden
+    unless asked for."""
+    login(big.users["procurement"])
+    org = big.org_ids[TAMANA]
+    with app.app_context():
+        department = "情報政策課長"
+        expected = _db_count(app, org, Engagement.id.in_(
+            select(EngagementOfficer.engagement_id).join(Officer, Officer.id == EngagementOfficer.officer_id)
+            .where(Officer.department == department, Officer.organisation_id == org)))
+    body = client.get("/staff/", query_string={"department": department, "per_page": "20"}).get_data(as_text=True)
+    assert 0 < expected < 2003 and _count_line(body).startswith(f"全{expected}件中")
+    assert f'<option value="{department}" selected>' in body
+    next_link = re.search(r'<a rel="next" href="([^"]+)"', body)
+    assert next_link and "department=" in next_link.group(1)
+    # Archive three of them (as the service does): hidden by default, shown by the filter.
+    with app.app_context():
+        refs = list(db.session.scalars(select(Engagement.reference).where(
+            Engagement.organisation_id == org, Engagement.state == "draft").order_by(Engagement.id).limit(3)))
+        for engagement in db.session.scalars(select(Engagement).where(Engagement.reference.in_(refs))):
+            engagement.archived_at = utcnow()
+        db.session.commit()
+    assert _count_line(client.get("/staff/").get_data(as_text=True)).startswith("全2000件中")
+    archived = client.get("/staff/?archived=archived").get_data(as_text=True)
+    assert sorted(_refs(archived)) == sorted(refs) and "アーカイブ済み" in archived
+    assert _count_line(client.get("/staff/?archived=all").get_data(as_text=True)).startswith("全2003件中")
 
 
 def test_dashboard_search_by_reference_vendor_corporate_number_and_officer(app, client, big, login):
@@ -249,6 +301,7 @@ def test_lists_are_cards_on_a_narrow_screen(client, seed, login):
 PAGES = {
     "dashboard": ("procurement", "/staff/?q={p}-"),
     "dashboard_overdue_first": ("procurement", "/staff/?q={p}-&sort=due"),
+    "dashboard_department": ("procurement", "/staff/?q={p}-&department=情報政策課長&archived=all"),
     "review_queue": ("reviewer", "/staff/review-queue?q={p}-"),
     "vendors": ("procurement", "/staff/vendors?q=株式会社{p}"),
     "legal": ("legal", "/legal/?q={p}-"),

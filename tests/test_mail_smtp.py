@@ -21,7 +21,7 @@ def test_invitation_is_sent_by_smtp(backend, tmp_path, request, smtp, password_h
     eid = seed_ns.engagements[("tamana-city", "cloud")]
     r = client.post(
         f"/staff/engagements/{eid}/invite",
-        data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp"},
+        data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp"}, follow_redirects=True,
     )
     page = r.get_data(as_text=True)
     token = token_from_outbox_or_page(page)
@@ -43,7 +43,8 @@ def test_smtp_failure_keeps_the_invitation_and_shows_the_link(backend, tmp_path,
     client = app.test_client()
     client.post("/login", data={"email": seed_ns.users["procurement"], "password": TEST_PASSWORD})
     eid = seed_ns.engagements[("tamana-city", "cloud")]
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"})
+    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"},
+                    follow_redirects=True)
     page = r.get_data(as_text=True)
     assert "メールサーバーへの送信に失敗しました" in page
     token = token_from_outbox_or_page(page)

@@ -79,7 +79,7 @@ def _procurement_invites(app, client, seed, login, eid):
     login(seed.users["procurement"])
     r = client.post(
         f"/staff/engagements/{eid}/invite",
-        data={"recipient_name": "髙橋 𠮷男", "recipient_email": "takahashi@example.jp"},
+        data={"recipient_name": "髙橋 𠮷男", "recipient_email": "takahashi@example.jp"}, follow_redirects=True,
     )
     assert r.status_code == 200
     page = r.get_data(as_text=True)

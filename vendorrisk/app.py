@@ -105,7 +105,20 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, api, api_keys_admin, auth, errors, health, jobs_admin, legal, policy_admin, portal, staff
+    from .web import (
+        admin,
+        api,
+        api_keys_admin,
+        auth,
+        errors,
+        health,
+        jobs_admin,
+        legal,
+        policy_admin,
+        portal,
+        records,
+        staff,
+    )
     from .web.answer_forms import check_answer_registry
 
     check_answer_registry()
@@ -113,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(records.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)

@@ -20,12 +20,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -147,6 +149,8 @@ class Officer(Model):
     department: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
 
+    __table_args__ = (Index("ix_officers_organisation_department", "organisation_id", "department"),)
+
     organisation: Mapped[Organisation] = relationship(back_populates="officers")
 
 
@@ -194,6 +198,8 @@ class Vendor(Model):
     representative: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when archived: hidden from the default lists, kept with its engagements, restorable.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -226,6 +232,10 @@ class Engagement(Model):
     period_end: Mapped[dt.date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the questionnaire depends on changed after an invitation was sent (with a recorded reason):
+    # the invitation was revoked and a new one is needed. Cleared by the next invitation.
+    needs_new_invitation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organisation: Mapped[Organisation] = relationship()
     vendor: Mapped[Vendor] = relationship()

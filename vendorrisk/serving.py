@@ -90,6 +90,29 @@ def base_url_warning(config: Mapping[str, Any] | None = None) -> str | None:
             "一致しません。メールで送るリンクが開けない可能性があります。設定を確認してください。")
 
 
+def base_url_status(config: Mapping[str, Any] | None = None) -> dict[str, str | None]:
+    """For the admin page: the base of the links in use, where it comes from, the address served on and
+    whether the two match (in Japanese)."""
+    config = current_app.config if config is None else config
+    base, served = config.get("BASE_URL"), config.get("SERVED_URL")
+    if base:
+        source = "VENDORRISK_BASE_URL の設定"
+    elif served:
+        source = "VENDORRISK_BASE_URL が未設定のため、このサーバーのアドレス"
+    else:
+        source = "VENDORRISK_BASE_URL が未設定のため、既定値"
+    if base_url_warning(config):
+        verdict = "一致していません。上の注意を確認してください。"
+    elif not served:
+        verdict = "このサーバーのアドレスが分からないため、比較できません。"
+    elif _origin(public_base_url(config)) == _origin(str(served)):
+        verdict = "このサーバーのアドレスと一致しています。"
+    else:
+        verdict = "リバースプロキシの公開アドレスです（このサーバーへは転送で届きます）。"
+    return {"base": public_base_url(config), "source": source, "served": str(served) if served else None,
+            "verdict": verdict}
+
+
 # -- HTTPS: ProxyFix and the session cookie ---------------------------------------------------------
 
 class ServedSessionInterface(SecureCookieSessionInterface):
@@ -115,6 +138,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)  # type: ignore[method-assign]
     app.session_interface = ServedSessionInterface()
     app.jinja_env.globals["base_url_warning"] = base_url_warning
+    app.jinja_env.globals["base_url_status"] = base_url_status
 
 
 # -- gunicorn workers: one render at a time per process, bounded in time ------------------------------

@@ -234,6 +234,48 @@ def record(
     return event
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{field: {"before": old, "after": new}} for the fields whose value differs (JSON-ready values),
+    what an edit records in its audit event."""
+    out = {}
+    for name, new in after.items():
+        old = before.get(name)
+        if _plain(old) != _plain(new):
+            out[name] = {"before": _plain(old), "after": _plain(new)}
+    return out
+
+
+def user_id_of(actor: str) -> int | None:
+    """The staff user's id in an actor string ("user:3:a@example.jp" or "user:3"), else None."""
+    parts = actor.split(":")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "user" and parts[1].isdigit() else None
+
+
+def actor_names(organisation_id: int) -> Any:
+    """A function giving an actor string's name for people (the organisation's users by name)."""
+    names = dict(db.session.execute(select(User.id, User.name).where(User.organisation_id == organisation_id)).all())
+
+    def name(actor: str) -> str:
+        user_id = user_id_of(actor)
+        if user_id is not None:
+            return str(names.get(user_id, f"職員（ID {user_id}）"))
+        if actor.startswith("contractor:"):
+            return "回答者（事業者）"
+        if actor.startswith("api_key:"):
+            return f"APIキー（ID {actor.split(':')[1]}）"
+        return {"system": "システム", "cli": "コマンド操作", "demo": "デモデータ"}.get(actor, actor)
+
+    return name
+
+
 # --- anchors -------------------------------------------------------------------------------------------
 def _anchor_line(key: bytes, *, chain: int, organisation_id: int | None, seq: int, mac: str) -> dict[str, Any]:
     line: dict[str, Any] = {"chain": chain, "organisation_id": organisation_id, "seq": seq, "hmac": mac,

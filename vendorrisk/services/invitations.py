@@ -74,6 +74,8 @@ def send_invitation(
     call `mail_after_commit` (the web) or leave it (the demo)."""
     if not engagement.can_move_to("invited"):
         raise StateError("この案件は回答が提出済みのため、新しい回答依頼は送れません。")
+    if engagement.archived_at is not None:
+        raise StateError("アーカイブされた案件には回答依頼を送れません。元に戻してから送ってください。")
     definitions = _definitions_for(engagement)
     for earlier in engagement.invitations:
         if earlier.state == "open":
@@ -92,6 +94,7 @@ def send_invitation(
         )
     invitation.response = Response()
     engagement.move_to("invited")
+    engagement.needs_new_invitation = False
     db.session.flush()
     link = portal_link(token)
     audit.record(
@@ -133,10 +136,67 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
-def revoke_invitation(invitation: Invitation, *, actor: audit.Actor = audit.SYSTEM) -> None:
+def revoke_invitation(invitation: Invitation, *, actor: audit.Actor = audit.SYSTEM, reason: str = "") -> None:
     invitation.revoke()
     engagement = invitation.engagement
     if engagement.current_invitation() is None and engagement.state == "invited":
         engagement.move_to("draft")
     audit.record("invitation.revoke", "invitation", invitation.id, organisation_id=engagement.organisation_id,
-                 actor=actor)
+                 actor=actor, data={"engagement": engagement.reference, **({"reason": reason} if reason else {})})
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime
+    what: str  # Japanese: 送信, 開封, 取消, 提出 ...
+    who: str = ""
+    note: str = ""
+
+
+@dataclass
+class InvitationHistory:
+    invitation: Invitation
+    entries: list[HistoryEntry]
+
+
+REMINDER_ACTIONS = ("invitation.remind", "invitation.reminder")
+
+
+def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
+    """Every invitation of the engagement, newest first, with what happened to it: sent, opened,
+    reminded, revoked, submitted (from the invitation rows and their audit events)."""
+    from ..models import AuditEvent
+
+    items = list(reversed(engagement.invitations))
+    if not items:
+        return []
+    events: dict[str, list[AuditEvent]] = {}
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.organisation_id == engagement.organisation_id, AuditEvent.object_type == "invitation",
+            AuditEvent.object_id.in_([str(i.id) for i in items]),
+        ).order_by(AuditEvent.id)
+    ):
+        events.setdefault(event.object_id, []).append(event)
+    names = audit.actor_names(engagement.organisation_id)
+    out = []
+    for invitation in items:
+        own = events.get(str(invitation.id), [])
+        by_action = {e.action: e for e in own}
+        sent_by = by_action.get("invitation.send")
+        entries = [HistoryEntry(invitation.created_at, "送信", names(sent_by.actor) if sent_by else "",
+                                f"{invitation.recipient_name + ' 様 ' if invitation.recipient_name else ''}"
+                                f"{invitation.recipient_email}")]
+        if invitation.last_opened_at:
+            entries.append(HistoryEntry(invitation.last_opened_at, "回答者が開いた（最後）"))
+        entries += [HistoryEntry(e.at, "催促", names(e.actor)) for e in own if e.action in REMINDER_ACTIONS]
+        if invitation.revoked_at:
+            revoked = by_action.get("invitation.revoke")
+            entries.append(HistoryEntry(invitation.revoked_at, "取消", names(revoked.actor) if revoked else "",
+                                        str(revoked.data.get("reason", "")) if revoked else ""))
+        response = invitation.response
+        if response is not None and response.submitted_at:
+            entries.append(HistoryEntry(response.submitted_at, "提出", "回答者"))
+        entries.sort(key=lambda entry: entry.at)
+        out.append(InvitationHistory(invitation, entries))
+    return out

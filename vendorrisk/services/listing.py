@@ -60,7 +60,13 @@ QUEUE_SORTS = {
 }
 VENDOR_SORTS = {"name": "事業者名順", "new": "登録が新しい順", "number": "法人番号順"}
 ANNEX_SORTS = {"pending": "特記事項が未作成のものを先頭に", "new": "承認が新しい順", "reference": "案件番号順"}
-DUE_FILTERS = {"overdue": "回答期限切れ", "week": f"{DUE_SOON_DAYS}日以内に回答期限"}
+DUE_FILTERS = {
+    "overdue": "回答期限切れ",
+    "week": "今週（月〜日）が回答期限",
+    "soon": f"{DUE_SOON_DAYS}日以内に回答期限",
+}
+# Archived vendors and engagements are hidden unless asked for.
+ARCHIVE_FILTERS = {"archived": "アーカイブ済みだけ", "all": "アーカイブ済みも含める"}
 ANNEX_FILTERS = {"none": "特記事項が未作成", "issued": "作成済み"}
 
 
@@ -86,10 +92,12 @@ class ListQuery:
     kind: str = ""
     confidentiality: int | None = None
     officer: int | None = None
+    department: str = ""  # 所管課: the department of one of the engagement's officers
     due: str = ""
     rating: str = ""
     risk: str = ""
     annex: str = ""
+    archived: str = ""
     sort: str = ""
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -104,10 +112,12 @@ class ListQuery:
             kind=_one_of(args.get("kind"), KINDS),
             confidentiality=_int(args.get("confidentiality"), None, 1, 3),
             officer=_int(args.get("officer"), None, 1, 2**31 - 1),
+            department=unicodedata.normalize("NFKC", str(args.get("department") or "")).strip()[:200],
             due=_one_of(args.get("due"), DUE_FILTERS),
             rating=_one_of(args.get("rating"), RATING_JA),
             risk=_one_of(args.get("risk"), RISK_LEVELS),
             annex=_one_of(args.get("annex"), ANNEX_FILTERS),
+            archived=_one_of(args.get("archived"), ARCHIVE_FILTERS),
             sort=_one_of(args.get("sort"), sorts, next(iter(sorts))),
             page=_int(args.get("page"), 1, 1, 10**6) or 1,
             per_page=per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
@@ -121,8 +131,8 @@ class ListQuery:
 
     @property
     def filtered(self) -> bool:
-        return any((self.q, self.state, self.kind, self.confidentiality, self.officer, self.due, self.rating,
-                    self.risk, self.annex))
+        return any((self.q, self.state, self.kind, self.confidentiality, self.officer, self.department, self.due,
+                    self.rating, self.risk, self.annex, self.archived))
 
 
 @dataclass
@@ -182,6 +192,20 @@ class EngagementRow:
     @cached_property
     def due_label(self) -> str:
         return long_date(self.due) if self.due else ""
+
+
+def week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """This week in Japan, Monday 0:00 to the next Monday 0:00 (JST), as UTC times."""
+    today = now.astimezone(JST).date()
+    monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(), tzinfo=JST)
+    return monday.astimezone(dt.UTC), (monday + dt.timedelta(days=7)).astimezone(dt.UTC)
+
+
+def archived_condition(column: Any, archived: str) -> ColumnElement[bool] | None:
+    """Current rows by default; only the archived ones, or all (None: no condition)."""
+    if archived == "all":
+        return None
+    return column.is_not(None) if archived == "archived" else column.is_(None)
 
 
 def long_date(value: dt.datetime | dt.date) -> str:
@@ -250,12 +274,27 @@ def _engagement_filters(query: ListQuery, now: dt.datetime) -> list[ColumnElemen
     if query.officer:
         conditions.append(exists().where(EngagementOfficer.engagement_id == Engagement.id,
                                          EngagementOfficer.officer_id == query.officer))
-    if query.due == "overdue":
-        conditions.append(and_(Invitation.state == "open", Invitation.expires_at < now))
-    elif query.due == "week":
-        conditions.append(and_(Invitation.state == "open", Invitation.expires_at >= now,
-                               Invitation.expires_at < now + dt.timedelta(days=DUE_SOON_DAYS)))
+    if query.department:
+        conditions.append(exists().where(
+            EngagementOfficer.engagement_id == Engagement.id, EngagementOfficer.officer_id == Officer.id,
+            Officer.organisation_id == Engagement.organisation_id, Officer.department == query.department))
+    conditions += _due_filter(query.due, now)
+    archived = archived_condition(Engagement.archived_at, query.archived)
+    if archived is not None:
+        conditions.append(archived)
     return conditions
+
+
+def _due_filter(due: str, now: dt.datetime) -> list[ColumnElement[bool]]:
+    if due == "overdue":
+        return [Invitation.state == "open", Invitation.expires_at < now]
+    if due == "week":
+        start, end = week_bounds(now)
+        return [Invitation.state == "open", Invitation.expires_at >= start, Invitation.expires_at < end]
+    if due == "soon":
+        return [Invitation.state == "open", Invitation.expires_at >= now,
+                Invitation.expires_at < now + dt.timedelta(days=DUE_SOON_DAYS)]
+    return []
 
 
 def _base_engagements(organisation_id: int, query: ListQuery, now: dt.datetime) -> Select[Any]:
@@ -297,10 +336,15 @@ def _engagement_order(sort: str) -> list[Any]:
 
 def _paged(statement: Select[Any], query: ListQuery) -> tuple[int, list[Any], int]:
     """(total, the ids on the page, the page number clamped to the last page)."""
+    return paged_ids(statement, query.page, query.per_page)
+
+
+def paged_ids(statement: Select[Any], page: int, per_page: int) -> tuple[int, list[Any], int]:
+    """(total, the ids on the page, the page number clamped to the last page) of a statement of ids."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // query.per_page))
-    page = min(query.page, pages)
-    ids = list(db.session.scalars(statement.limit(query.per_page).offset((page - 1) * query.per_page)))
+    pages = max(1, -(-total // per_page))
+    page = min(page, pages)
+    ids = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
     return total, ids, page
 
 
@@ -353,7 +397,8 @@ def review_queue_page(organisation_id: int, query: ListQuery) -> Page:
 def review_queue_count(organisation_id: int) -> int:
     return db.session.scalar(
         select(func.count(Engagement.id)).join(Assessment, _undecided_join())
-        .where(Engagement.organisation_id == organisation_id, Engagement.state == "submitted")
+        .where(Engagement.organisation_id == organisation_id, Engagement.state == "submitted",
+               Engagement.archived_at.is_(None))
     ) or 0
 
 
@@ -466,6 +511,9 @@ def _vendor_search(text: str) -> ColumnElement[bool]:
 
 def vendor_page(organisation_id: int, query: ListQuery) -> Page:
     statement = select(Vendor.id).where(Vendor.organisation_id == organisation_id)
+    archived = archived_condition(Vendor.archived_at, query.archived)
+    if archived is not None:
+        statement = statement.where(archived)
     if query.q:
         statement = statement.where(_vendor_search(query.q))
     orders: dict[str, list[Any]] = {
@@ -490,7 +538,8 @@ def vendor_choices(organisation_id: int, text: str, limit: int = 20) -> list[Ven
     if not text:
         return []
     return list(db.session.scalars(
-        select(Vendor).where(Vendor.organisation_id == organisation_id, _vendor_search(text))
+        select(Vendor).where(Vendor.organisation_id == organisation_id, Vendor.archived_at.is_(None),
+                             _vendor_search(text))
         .order_by(Vendor.name, Vendor.id).limit(limit)
     ))
 
@@ -526,6 +575,13 @@ def annex_page(organisation_id: int, query: ListQuery) -> Page:
         ):
             by_id[annex.engagement_id].annexes.append(annex)
     return Page(rows, total, page, query.per_page)
+
+
+def department_choices(organisation_id: int) -> list[tuple[str, str]]:
+    """The organisation's 所管課: the departments its officers belong to."""
+    return [(d, d) for d in db.session.scalars(
+        select(Officer.department).where(Officer.organisation_id == organisation_id, Officer.department != "")
+        .distinct().order_by(Officer.department))]
 
 
 def officer_choices(organisation_id: int) -> list[tuple[int, str]]:

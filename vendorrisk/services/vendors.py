@@ -1,4 +1,5 @@
-"""Vendors (委託事業者): registering one, and the checks the form runs before."""
+"""Vendors (委託事業者): registering, correcting, archiving and restoring one, and the checks the
+form runs before. Nothing is deleted: an archived vendor is hidden from the default lists."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Organisation, Vendor
+from ..models import Organisation, StateError, Vendor, utcnow
 from . import audit
+
+EDITABLE = ("name", "corporate_number", "address", "representative", "contact_email")
 
 
 def create_vendor(org: Organisation, *, actor: audit.Actor = audit.SYSTEM, **fields: Any) -> Vendor:
@@ -20,10 +23,41 @@ def create_vendor(org: Organisation, *, actor: audit.Actor = audit.SYSTEM, **fie
     return vendor
 
 
-def corporate_number_taken(organisation_id: int, number: str) -> bool:
-    return db.session.scalar(
-        select(Vendor.id).filter_by(organisation_id=organisation_id, corporate_number=number)
-    ) is not None
+def update_vendor(vendor: Vendor, *, actor: audit.Actor, **fields: Any) -> dict[str, Any]:
+    """Correct a vendor's details; returns the changes (also in the audit event, before and after)."""
+    before = {name: getattr(vendor, name) for name in EDITABLE}
+    changed = audit.changes(before, {name: fields[name] for name in EDITABLE if name in fields})
+    if not changed:
+        return {}
+    for name in changed:
+        setattr(vendor, name, fields[name])
+    db.session.flush()
+    audit.record("vendor.update", "vendor", vendor.id, organisation_id=vendor.organisation_id, actor=actor,
+                 data={"name": vendor.name, "changes": changed})
+    return changed
+
+
+def archive_vendor(vendor: Vendor, *, actor: audit.Actor) -> None:
+    if vendor.archived_at is not None:
+        raise StateError("この事業者はすでにアーカイブされています。")
+    vendor.archived_at = utcnow()
+    audit.record("vendor.archive", "vendor", vendor.id, organisation_id=vendor.organisation_id, actor=actor,
+                 data={"name": vendor.name})
+
+
+def restore_vendor(vendor: Vendor, *, actor: audit.Actor) -> None:
+    if vendor.archived_at is None:
+        raise StateError("この事業者はアーカイブされていません。")
+    vendor.archived_at = None
+    audit.record("vendor.restore", "vendor", vendor.id, organisation_id=vendor.organisation_id, actor=actor,
+                 data={"name": vendor.name})
+
+
+def corporate_number_taken(organisation_id: int, number: str, *, except_id: int | None = None) -> bool:
+    statement = select(Vendor.id).filter_by(organisation_id=organisation_id, corporate_number=number)
+    if except_id is not None:
+        statement = statement.where(Vendor.id != except_id)
+    return db.session.scalar(statement.limit(1)) is not None
 
 
 def organisation_vendors(organisation_id: int) -> list[Vendor]:

@@ -118,12 +118,14 @@ class VendorForm(FlaskForm):
         validators=[Optional(), email_check("メールアドレスの形式で入力してください（例：info@example.co.jp）。")],
     )
 
-    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any):
+    def __init__(self, *args: Any, organisation_id: int, vendor_id: int | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.organisation_id = organisation_id
+        self.editing_id = vendor_id  # correcting this vendor: its own 法人番号 is not "taken"
 
     def validate_corporate_number(self, field: Field) -> None:
-        if field.data and vendors.corporate_number_taken(self.organisation_id, field.data):
+        if field.data and vendors.corporate_number_taken(self.organisation_id, field.data,
+                                                          except_id=self.editing_id):
             raise ValidationError("この法人番号の事業者はすでに登録されています。事業者一覧から選んでください。")
 
     def vendor_fields(self) -> dict[str, Any]:
@@ -221,9 +223,13 @@ class EngagementForm(FlaskForm):
         if self.vendor is None:
             field.errors = []  # an unreadable id says the same as none chosen
             raise ValidationError("委託事業者を検索して選んでください。")
+        if self.vendor.archived_at is not None:
+            raise ValidationError("この事業者はアーカイブされています。事業者一覧で元に戻してから選んでください。")
+
+    editing_id: int | None = None  # correcting this engagement: its own 案件番号 is not "taken"
 
     def validate_reference(self, field: Field) -> None:
-        if engagements.reference_taken(self.organisation_id, field.data):
+        if engagements.reference_taken(self.organisation_id, field.data, except_id=self.editing_id):
             raise ValidationError("この案件番号はすでに使われています。別の番号を入力してください。")
 
     def validate_period_end(self, field: Field) -> None:
@@ -244,6 +250,25 @@ class EngagementForm(FlaskForm):
             "period_start": self.period_start.data,
             "period_end": self.period_end.data,
         }
+
+
+class EngagementEditForm(EngagementForm):
+    """Correcting an engagement: the same fields and checks as registering one (the vendor stays), and
+    the reason, required when what the questionnaire depends on changes after an invitation was sent."""
+
+    vendor_id = None  # the vendor is not changed here (WTForms: None removes the field)
+    reason = TextAreaField(
+        "変更の理由",
+        filters=[strip],
+        validators=[Length(max=1000, message="変更の理由は1000文字以内で入力してください。")],
+        description="回答依頼を送った後に、種別・機密性などの情報の分類や個人情報の取扱いを変える場合は必須です"
+                    "（監査記録に残ります）。",
+        render_kw={"rows": 3},
+    )
+
+    def __init__(self, *args: Any, organisation_id: int, engagement_id: int, **kwargs: Any):
+        super().__init__(*args, organisation_id=organisation_id, **kwargs)
+        self.editing_id = engagement_id
 
 
 class InvitationForm(FlaskForm):

@@ -21,6 +21,7 @@ from ..services.review import decide, latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
 from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
+from .invitation_links import forget_link, remember_link, shown_link
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -43,7 +44,9 @@ def _list_choices() -> dict[str, Any]:
     """What the filter forms offer (the officer list is the organisation's, a short one)."""
     return {
         "state_labels": ENGAGEMENT_STATE_LABELS, "kind_labels": KIND_LABELS, "due_filters": listing.DUE_FILTERS,
+        "archive_filters": listing.ARCHIVE_FILTERS,
         "officers": listing.officer_choices(current_user.organisation_id),
+        "departments": listing.department_choices(current_user.organisation_id),
         "per_page_options": [(n, f"{n}件") for n in listing.PER_PAGE_CHOICES],
     }
 
@@ -77,7 +80,8 @@ def review_queue() -> Any:
 def vendor_list() -> Any:
     query = _query(listing.VENDOR_SORTS)
     page = listing.vendor_page(current_user.organisation_id, query)
-    return render_template("staff/vendors.html", page=page, query=query, sorts=listing.VENDOR_SORTS)
+    return render_template("staff/vendors.html", page=page, query=query, sorts=listing.VENDOR_SORTS,
+                           archive_filters=listing.ARCHIVE_FILTERS, empty_form=EmptyForm())
 
 
 EXPORT_ROLES = {
@@ -157,12 +161,46 @@ def engagement(engagement_id: int) -> Any:
 
 def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200) -> Any:
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
+    current = eng.current_invitation()
     page = render_template(
         "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
         invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
         empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
+        history=invitations.invitation_history(eng),
+        link_kept=current is not None and shown_link(current) is not None,
+        can_audit=current_user.role in AUDIT_ROLES,
     )
     return page, status
+
+
+# Who browses the audit trail (records.audit_trail); procurement sees each engagement's invitation history.
+AUDIT_ROLES = ("admin", "reviewer", "legal")
+
+
+def org_invitation(invitation_id: int) -> Invitation:
+    return db.one_or_404(
+        select(Invitation).join(Engagement).where(
+            Invitation.id == invitation_id, Engagement.organisation_id == current_user.organisation_id
+        )
+    )
+
+
+def _send(eng: Engagement, recipient_email: str, recipient_name: str) -> Any:
+    """Send (the POST), then redirect to the page that shows the link: a reload of that page sends
+    nothing. The token travels to it sealed in the session, never stored in clear."""
+    with refusable(StateError) as refusal:
+        sent = invitations.send_invitation(eng, recipient_email=recipient_email, recipient_name=recipient_name,
+                                           user=current_user)
+    if refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    delivery = invitations.mail_after_commit(sent)
+
+    def to_result() -> Any:
+        remember_link(sent.invitation, sent.token, delivery.value)
+        return redirect(url_for("staff.invitation_sent", invitation_id=sent.invitation.id))
+
+    return RenderAfterCommit(to_result)
 
 
 @bp.route("/engagements/<int:engagement_id>/invite", methods=["POST"])
@@ -172,41 +210,62 @@ def invite(engagement_id: int) -> Any:
     form = InvitationForm()
     if not form.validate_on_submit():
         return _engagement_page(eng, form, 400)
-    with refusable(StateError) as refusal:
-        sent = invitations.send_invitation(
-            eng, recipient_email=form.recipient_email.data, recipient_name=form.recipient_name.data or "",
-            user=current_user,
-        )
-    if refusal:
-        flash(refusal.message, "error")
+    return _send(eng, form.recipient_email.data, form.recipient_name.data or "")
+
+
+@bp.route("/invitations/<int:invitation_id>/sent")
+@roles_required("procurement")
+def invitation_sent(invitation_id: int) -> Any:
+    """The result of sending: the mail's fate and the link, while its one-time display is kept in the
+    session (then 「新しいリンクで再送する」). Reloading it sends nothing."""
+    invitation = org_invitation(invitation_id)
+    shown = shown_link(invitation)
+    if shown is not None and shown.mail == "error":
+        flash("メールサーバーへの送信に失敗しました。下のリンクをコピーして、回答者に直接お知らせください。", "warning")
+    return render_template("staff/invitation_sent.html", engagement=invitation.engagement, invitation=invitation,
+                           shown=shown, link=invitations.portal_link(shown.token) if shown else None)
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["GET", "POST"])
+@roles_required("procurement")
+def resend(invitation_id: int) -> Any:
+    """「新しいリンクで再送する」: a confirmation page, then a new invitation to the same person (the old
+    link stops working)."""
+    invitation = org_invitation(invitation_id)
+    eng = invitation.engagement
+    if invitation.state != "open":
+        flash("この回答依頼は回答待ちではないため、再送できません。", "error")
         return redirect(url_for("staff.engagement", engagement_id=eng.id))
-    delivery = invitations.mail_after_commit(sent)
-
-    def sent_page() -> str:
-        if delivery.value.smtp_error:
-            flash("メールサーバーへの送信に失敗しました。下のリンクをコピーして、回答者に直接お知らせください。",
-                  "warning")
-        # The token is shown once, right after sending, for copying; only its hash is stored.
-        return render_template("staff/invitation_sent.html", engagement=eng, sent=sent, delivery=delivery.value)
-
-    return RenderAfterCommit(sent_page)
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        forget_link(invitation)
+        return _send(eng, invitation.recipient_email, invitation.recipient_name)
+    return render_template("staff/invitation_confirm.html", engagement=eng, invitation=invitation, form=form,
+                           action="resend")
 
 
-@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
 @roles_required("procurement")
 def revoke(invitation_id: int) -> Any:
-    invitation = db.one_or_404(
-        select(Invitation).join(Engagement).where(
-            Invitation.id == invitation_id, Engagement.organisation_id == current_user.organisation_id
-        )
-    )
-    if not EmptyForm().validate_on_submit():
+    """Revoking asks first: a page saying what it does, and a button that posts."""
+    invitation = org_invitation(invitation_id)
+    form = EmptyForm()
+    if request.method == "GET":
+        if invitation.state != "open":
+            flash("この回答依頼は回答待ちではないため、取り消せません。", "error")
+            return redirect(url_for("staff.engagement", engagement_id=invitation.engagement_id))
+        return render_template("staff/invitation_confirm.html", engagement=invitation.engagement,
+                               invitation=invitation, form=form, action="revoke")
+    if not form.validate_on_submit():
         abort(400)
     with refusable(StateError) as refusal:
         invitations.revoke_invitation(invitation, actor=current_user)
     if refusal:
         flash(refusal.message, "error")
     else:
+        forget_link(invitation)
         flash("回答依頼を取り消しました。リンクはもう使えません。", "success")
     return redirect(url_for("staff.engagement", engagement_id=invitation.engagement_id))
 
