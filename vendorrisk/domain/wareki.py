@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
-__all__ = ["ERAS", "format_wareki", "parse_date", "parse_wareki", "wareki_year"]
+from .vocabulary import JST
+
+__all__ = [
+    "ERAS", "WEEKDAYS_JA", "date_time", "format_long_date", "format_time", "format_wareki", "long_date",
+    "parse_date", "parse_wareki", "wareki_year",
+]
+
+WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
 
 # (name, first day). Ordered newest first.
 ERAS: tuple[tuple[str, date], ...] = (
@@ -46,6 +53,39 @@ def format_wareki(d: date) -> str:
     if not isinstance(d, date):
         raise TypeError(f"expected a date, got {type(d).__name__}")
     return f"{wareki_year(d)}{d.month}月{d.day}日"
+
+
+def format_long_date(d: date) -> str:
+    """The one date style of every page and mail: 「令和8年12月15日（火）」."""
+    return f"{format_wareki(d)}（{WEEKDAYS_JA[d.weekday()]}）"
+
+
+def format_time(hour: int, minute: int) -> str:
+    """The one time style, where a time matters (最終保存, audit): 「14時05分」."""
+    return f"{hour}時{minute:02d}分"
+
+
+def _jst_date(value: date | datetime | str) -> date:
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10]) if len(value) <= 10 else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(JST).date() if value.tzinfo else value.date()
+    return value
+
+
+def long_date(value: date | datetime | str | None) -> str:
+    """Any date or aware datetime (shown in JST) as 「令和8年12月15日（火）」; "" for none."""
+    if value is None or value == "":
+        return ""
+    return format_long_date(_jst_date(value))
+
+
+def date_time(value: datetime | None) -> str:
+    """An aware datetime as 「令和8年12月15日（火）14時05分」 (JST), where the time matters."""
+    if value is None:
+        return ""
+    local = value.astimezone(JST)
+    return f"{format_long_date(local.date())}{format_time(local.hour, local.minute)}"
 
 
 _WAREKI_RE = re.compile(

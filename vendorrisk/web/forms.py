@@ -22,7 +22,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..domain import corporate_number
@@ -75,6 +84,23 @@ class JapaneseDateField(StringField):
         if getattr(self, "raw", None) is not None:
             return self.raw
         return self.data.isoformat() if isinstance(self.data, dt.date) else ""
+
+
+class CountField(StringField):
+    """A whole number typed as text (full-width digits accepted); keeps what was typed on error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw = nfkc_strip(valuelist[0]) if valuelist else ""
+        self.data = None
+        if self.raw:
+            if not self.raw.isdecimal() or len(self.raw) > 6:
+                raise ValueError("数字で入力してください（例：10）。")
+            self.data = int(self.raw)
+
+    def _value(self) -> str:
+        if getattr(self, "raw", None) is not None:
+            return str(self.raw)
+        return "" if self.data is None else str(self.data)
 
 
 def corporate_number_check(form: FlaskForm, field: Field) -> None:
@@ -260,6 +286,16 @@ class InvitationForm(FlaskForm):
             DataRequired("回答者のメールアドレスを入力してください。"),
             email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。"),
         ],
+    )
+    due_date = JapaneseDateField(
+        "回答期限の日",
+        description="例：令和8年12月15日、2026-12-15。閉庁日は選べません。空欄の場合は、下の開庁日の数から計算します。",
+    )
+    open_days = CountField(
+        "回答期限までの開庁日の数",
+        validators=[Optional(),
+                    NumberRange(min=1, max=250, message="開庁日の数は1から250までの数字で入力してください。")],
+        description="土日・祝日・年末年始（12月29日〜1月3日）・本団体の閉庁日を除いて数えます。",
     )
 
 

@@ -16,7 +16,17 @@ from ..domain.scoring import RATING_JA
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
-from ..services import answers, audit, definitions, engagements, exports, invitations, listing, vendors
+from ..services import (
+    answers,
+    audit,
+    definitions,
+    engagements,
+    exports,
+    invitations,
+    listing,
+    organisation_settings,
+    vendors,
+)
 from ..services.review import decide, latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
@@ -157,9 +167,11 @@ def engagement(engagement_id: int) -> Any:
 
 def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200) -> Any:
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
+    default_days = organisation_settings.deadline_settings(eng.organisation).open_days
     page = render_template(
         "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
-        invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
+        invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email, open_days=default_days),
+        default_days=default_days, default_due=invitations.due_day(eng),
         empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
     )
     return page, status
@@ -172,10 +184,15 @@ def invite(engagement_id: int) -> Any:
     form = InvitationForm()
     if not form.validate_on_submit():
         return _engagement_page(eng, form, 400)
+    with refusable(invitations.DueDateRefused) as bad_date:
+        invitations.due_day(eng, due_on=form.due_date.data, open_days=form.open_days.data)
+    if bad_date:
+        form.due_date.errors = [bad_date.message]
+        return _engagement_page(eng, form, 400)
     with refusable(StateError) as refusal:
         sent = invitations.send_invitation(
             eng, recipient_email=form.recipient_email.data, recipient_name=form.recipient_name.data or "",
-            user=current_user,
+            user=current_user, due_on=form.due_date.data, open_days=form.open_days.data,
         )
     if refusal:
         flash(refusal.message, "error")
