@@ -104,7 +104,20 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, api, api_keys_admin, auth, errors, health, jobs_admin, legal, policy_admin, portal, staff
+    from .web import (
+        admin,
+        api,
+        api_keys_admin,
+        auth,
+        errors,
+        health,
+        jobs_admin,
+        legal,
+        mail_admin,
+        policy_admin,
+        portal,
+        staff,
+    )
     from .web.answer_forms import check_answer_registry
 
     check_answer_registry()
@@ -117,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(policy_admin.bp)
     app.register_blueprint(jobs_admin.bp)
+    app.register_blueprint(mail_admin.bp)
     app.register_blueprint(api_keys_admin.bp)
     app.register_blueprint(api.bp)
     errors.register(app)

@@ -226,16 +226,18 @@ def enqueue_mail(to: str, subject: str, body: str, *, key: str, organisation_id:
 def _send_reminders(payload: dict[str, Any]) -> None:
     from .reminders import send_for_organisation
 
-    send_for_organisation(int(payload["organisation_id"]))
+    as_of = dt.datetime.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
+    send_for_organisation(int(payload["organisation_id"]), as_of)
 
 
 def enqueue_reminders(organisation_id: int, now: dt.datetime | None = None) -> JobRun:
     """One reminders job per organisation and hour (cron may run every hour; each mail is sent once
-    whatever runs, by its key in mail_log)."""
+    whatever runs, by its key in mail_log). The job sends what is due as of the hour it was asked for."""
     from ..domain.vocabulary import JST
 
-    hour = (now or utcnow()).astimezone(JST).strftime("%Y-%m-%dT%H")
-    return enqueue("reminders.send", {"organisation_id": organisation_id},
+    now = now or utcnow()
+    hour = now.astimezone(JST).strftime("%Y-%m-%dT%H")
+    return enqueue("reminders.send", {"organisation_id": organisation_id, "as_of": now.isoformat()},
                    key=f"reminders.send:{organisation_id}:{hour}", organisation_id=organisation_id)
 
 

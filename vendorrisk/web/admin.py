@@ -11,12 +11,14 @@ from sqlalchemy import select
 from ..domain.annex import AnnexCompositionError
 from ..domain.scoring import resolve_thresholds
 from ..domain.vocabulary import KIND_LABELS
+from ..domain.wareki import long_date
 from ..extensions import db
 from ..models import User
 from ..services import officers, organisation_settings, users
 from .auth import roles_required
 from .forms import (
     ArticleOverrideForm,
+    DeadlineSettingsForm,
     EmptyForm,
     OfficerForm,
     PolicyUploadForm,
@@ -35,6 +37,17 @@ def _thresholds_form() -> ThresholdsForm:
     return ThresholdsForm(formdata=None, data=ThresholdsForm.initial(current))
 
 
+def _deadlines_form() -> DeadlineSettingsForm:
+    org = current_user.organisation
+    settings, info = organisation_settings.deadline_settings(org), organisation_settings.contact(org)
+    return DeadlineSettingsForm(formdata=None, data={
+        "open_days": settings.open_days, "remind_before": settings.remind_before,
+        "remind_after": settings.remind_after,
+        "closure_days": "\n".join(long_date(d) for d in settings.closure_days),
+        "department": info.department, "phone": info.phone, "address": info.address, "sender": info.sender,
+    })
+
+
 def _organisation_page(status: int = 200, **forms: Any) -> Any:
     """The organisation page; a form given here (with its errors and typed values) replaces a blank one."""
     org = current_user.organisation
@@ -47,6 +60,7 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
+        deadlines_form=forms.get("deadlines_form") or _deadlines_form(),
         form_has_errors=status != 200,
     )
     return page, status
@@ -119,6 +133,18 @@ def thresholds() -> Any:
         return _organisation_page(400, thresholds_form=form)
     organisation_settings.save_thresholds(current_user.organisation, form.thresholds(), actor=current_user)
     flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
+    return redirect(url_for("admin.organisation"))
+
+
+@bp.route("/deadlines", methods=["POST"])
+@roles_required("admin")
+def deadlines() -> Any:
+    form = DeadlineSettingsForm()
+    if not form.validate_on_submit():
+        return _organisation_page(400, deadlines_form=form)
+    settings, info = form.settings()
+    organisation_settings.save_deadlines(current_user.organisation, settings, info, actor=current_user)
+    flash("回答期限とお知らせ・連絡先の設定を保存しました。", "success")
     return redirect(url_for("admin.organisation"))
 
 
