@@ -33,7 +33,7 @@ FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 NAME_RE = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re.I)
 # Routes whose POST is not a form (or would end the fuzzing session).
 NOT_FORMS = {"auth.logout", "portal.submit", "policy_admin.accept", "policy_admin.discard", "jobs_admin.retry",
-             "api_keys_admin.revoke", "admin.reset_article", "staff.revoke", "legal.issue",
+             "api_keys_admin.revoke", "admin.reset_article", "mail_admin.reset", "staff.revoke", "legal.issue",
              "portal.autosave",
              # buttons without fields (a confirmation, archive or restore): nothing to fuzz
              "staff.resend", "records.archive_vendor", "records.restore_vendor", "records.archive_engagement",
@@ -72,7 +72,8 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
                         f"/staff/engagements/{uninvited}", "/account/password",
                         f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit"],
         "reviewer": [f"/staff/engagements/{submitted}/review"],
-        "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/"],
+        "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/",
+                  "/admin/mail/reminder_before"],
         "legal": [f"/legal/engagements/{eid}"],
         "contractor": [f"/r/{token}/s/{qid}/{sid}"],
     }

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from vendorrisk.domain.vocabulary import JST
+from vendorrisk.domain.wareki import format_long_date
 from vendorrisk.extensions import db
 from vendorrisk.models import Engagement, EngagementOfficer, Invitation, Officer, Vendor, utcnow
 
@@ -251,7 +252,7 @@ def test_open_invitation_shows_the_contractors_progress(app, client, seed, login
     login(seed.users["procurement"])
     body = client.get("/staff/").get_data(as_text=True)
     today = utcnow().astimezone(dt.timezone(dt.timedelta(hours=9))).date()
-    assert f"3/{total} 項目・最終保存 {today.month}月{today.day}日" in body
+    assert f"3/{total} 項目・最終保存 {format_long_date(today)}" in body
     assert "未送信" in body
 
 

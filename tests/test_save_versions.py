@@ -95,7 +95,7 @@ def test_autosave_answers_with_versions_and_refuses_a_stale_one(app, client, inv
     r = client.post(url + "/autosave", data={name: "自動保存の回答", "_changed": name, f"_v_{name}": first_base})
     assert r.status_code == 200, r.get_data(as_text=True)
     data = r.get_json()
-    assert re.fullmatch(r"\d\d:\d\d", data["saved_at"])
+    assert re.fullmatch(r"\d{1,2}時\d\d分", data["saved_at"])
     assert data["versions"][name].startswith("1.") and not data["conflicts"]
     assert stored(app, token) == {first.id: ("自動保存の回答", 1)}, "only the changed question is written"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         jobs_admin,
         legal,
+        mail_admin,
         policy_admin,
         portal,
         records,
@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(policy_admin.bp)
     app.register_blueprint(jobs_admin.bp)
+    app.register_blueprint(mail_admin.bp)
     app.register_blueprint(api_keys_admin.bp)
     app.register_blueprint(api.bp)
     errors.register(app)
@@ -164,25 +165,12 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from .domain.wareki import format_wareki
-
-    def jst(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        if value is None:
-            return ""
-        return value.astimezone(JST).strftime(fmt)
-
-    def wareki(value: dt.date | dt.datetime | str | None) -> str:
-        if not value:
-            return ""
-        if isinstance(value, str):
-            value = dt.date.fromisoformat(value)
-        if isinstance(value, dt.datetime):
-            value = value.astimezone(JST).date()
-        return format_wareki(value)
+    from .domain.wareki import date_time, long_date
 
     def localize(text: str, organisation: Any) -> str:
         return organisation.localize(text) if organisation is not None else text
 
-    app.jinja_env.filters["jst"] = jst
+    # One date style everywhere: 令和8年12月15日（火）; with the time (JST) only where it matters.
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["localize"] = localize
-    app.jinja_env.filters["wareki"] = wareki

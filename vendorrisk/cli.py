@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .cli_audit import audit_cli
 from .cli_backup import backup_command, restore_command
-from .cli_jobs import annex_issue_all, jobs_cli, worker_command
+from .cli_jobs import annex_issue_all, jobs_cli, reminders_cli, worker_command
 from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
@@ -245,7 +245,7 @@ def check_pdf() -> None:
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
     for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
-                  jobs_cli):
+                  jobs_cli, reminders_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     app.cli.add_command(backup_command)
@@ -264,7 +264,7 @@ main = FlaskGroup(
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
 for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
-               jobs_cli):
+               jobs_cli, reminders_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)

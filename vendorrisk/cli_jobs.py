@@ -1,14 +1,17 @@
-"""`vendorrisk worker` (an RQ worker), `vendorrisk jobs list|retry` and `vendorrisk annex issue-all`."""
+"""`vendorrisk worker` (an RQ worker), `vendorrisk jobs list|retry`, `vendorrisk annex issue-all` and
+`vendorrisk reminders send`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 jobs_cli = AppGroup("jobs", help="バックグラウンドの処理（メール送信・特記事項の一括作成）")
 
@@ -97,3 +100,45 @@ def annex_issue_all(org_slug: str, issued: str | None) -> None:
     with unit_of_work():
         runs = jobs.enqueue_bulk_annexes(org.id, None, issued_on)
     click.echo(f"queued: {len(runs)} annex jobs for {org.slug}")
+
+
+reminders_cli = AppGroup("reminders", help="回答期限のお知らせと職員への通知")
+
+
+@reminders_cli.command("send")
+@click.option("--org", "org_slug", default=None, help="この団体だけ（省略時はすべての団体）")
+@with_appcontext
+def reminders_send(org_slug: str | None) -> None:
+    """期限の前後のお知らせ・提出・判定待ち・是正期限の通知を送る（何度実行しても同じメールは1回だけ）。
+
+    cron から毎時実行できます。REDIS_URL があればワーカーが送り、なければその場で送ります。"""
+    from sqlalchemy import func
+
+    from .extensions import db
+    from .models import JobRun, MailLog, Organisation
+    from .services import jobs
+    from .services.unit_of_work import unit_of_work
+
+    query = select(Organisation).order_by(Organisation.id)
+    if org_slug:
+        query = query.filter_by(slug=org_slug)
+    orgs = [(o.id, o.slug) for o in db.session.scalars(query)]
+    if org_slug and not orgs:
+        raise click.ClickException(f"団体「{org_slug}」はありません。")
+    def count(column: Any, *where: Any) -> int:
+        return int(db.session.scalar(select(func.count(column)).where(*where)) or 0)
+
+    mails, runs = count(MailLog.id), count(JobRun.id, JobRun.name == "reminders.send")
+    for org_id, _slug in orgs:
+        try:
+            with unit_of_work():
+                jobs.enqueue_reminders(org_id)
+        except IntegrityError:
+            continue  # another run queued this organisation's job for this hour at the same moment
+    queued = count(JobRun.id, JobRun.name == "reminders.send") - runs
+    after = count(MailLog.id)
+    before = mails
+    if current_app.config.get("REDIS_URL"):
+        click.echo(f"queued: {queued} reminder jobs (the worker sends the mails)")
+    else:
+        click.echo(f"sent: {after - before} mails ({len(orgs)} organisations)")

@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_FIX": 0,
     "HSTS_SECONDS": 365 * 24 * 3600,  # Strict-Transport-Security on responses served over HTTPS
     "RENDER_TIMEOUT": 60,  # seconds one annex render may take in a gunicorn worker before it is restarted
-    "INVITATION_DAYS": 30,
+    # The invitation deadline when neither the officer nor the organisation's settings choose one: 開庁日.
+    "INVITATION_DAYS": 10,
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",

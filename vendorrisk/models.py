@@ -36,6 +36,7 @@ from .domain.vocabulary import (
     ENGAGEMENT_STATE_LABELS,
     ENGAGEMENT_STATES,
     ENGAGEMENT_TRANSITIONS,
+    JST,
     KIND_LABELS,
     ROLE_LABELS,
     ROLES,
@@ -336,6 +337,8 @@ class Invitation(Model):
     recipient_name: Mapped[str] = mapped_column(String(100), default="")
     recipient_email: Mapped[str] = mapped_column(String(254))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # The answer deadline (a 開庁日, JST); the link stays usable until the end of that day (expires_at).
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -351,6 +354,13 @@ class Invitation(Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    @property
+    def due_date(self) -> dt.date:
+        """The deadline day (JST): the stored one, else the day the link expires in (older rows)."""
+        if self.due_on is not None:
+            return self.due_on
+        return (self.expires_at - dt.timedelta(microseconds=1)).astimezone(JST).date()
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         """Whether the link still opens the portal (open or submitted for reading, not expired)."""
@@ -622,6 +632,27 @@ class JobRun(Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailLog(Model):
+    """Every mail the reminders send (contractor reminders, staff notices): one row per mail.
+
+    The unique `dedupe_key` (e.g. "reminder.before:12:2026-12-15") is claimed in the transaction that
+    queues the mail, so a second run, or two runs at once, never sends the same mail again.
+    `sent_at` is set once the mail has been handed to the outbox/SMTP."""
+
+    __tablename__ = "mail_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    engagement_id: Mapped[int | None] = mapped_column(ForeignKey("engagements.id"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Model):

@@ -18,6 +18,7 @@ class OutgoingMail:
     to: str
     subject: str
     body: str
+    sender: str = ""  # the organisation's From address; "" = MAIL_SENDER
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
 
 
 def deliver(mail: OutgoingMail, config: dict[str, Any]) -> DeliveryResult:
-    msg = build_message(mail, config["MAIL_SENDER"])
+    msg = build_message(mail, mail.sender or config["MAIL_SENDER"])
     outbox = Path(config["OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")

@@ -14,7 +14,8 @@ from functools import lru_cache
 
 import holidays
 
-WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
+from .wareki import WEEKDAYS_JA
+
 MAX_SPAN = 3660  # ten years of days: a count beyond this is a typo, not a deadline
 
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
-__all__ = ["ERAS", "ERA_PATTERN", "format_wareki", "parse_date", "parse_wareki", "wareki_year"]
+from .vocabulary import JST
+
+__all__ = [
+    "ERAS", "ERA_PATTERN", "WEEKDAYS_JA", "date_time", "format_long_date", "format_time", "format_wareki", "long_date",
+    "parse_date", "parse_wareki", "wareki_year",
+]
+
+WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
 
 # (name, first day). Ordered newest first.
 ERAS: tuple[tuple[str, date], ...] = (
@@ -50,6 +57,40 @@ def format_wareki(d: date) -> str:
 
 #: Matches an era name (for finding 和暦 dates inside running text; parse them with `parse_wareki`).
 ERA_PATTERN = "(?:" + "|".join(name for name, _ in ERAS) + ")"
+
+
+def format_long_date(d: date) -> str:
+    """The one date style of every page and mail: 「令和8年12月15日（火）」."""
+    return f"{format_wareki(d)}（{WEEKDAYS_JA[d.weekday()]}）"
+
+
+def format_time(hour: int, minute: int) -> str:
+    """The one time style, where a time matters (最終保存, audit): 「14時05分」."""
+    return f"{hour}時{minute:02d}分"
+
+
+def _jst_date(value: date | datetime | str) -> date:
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10]) if len(value) <= 10 else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(JST).date() if value.tzinfo else value.date()
+    return value
+
+
+def long_date(value: date | datetime | str | None) -> str:
+    """Any date or aware datetime (shown in JST) as 「令和8年12月15日（火）」; "" for none."""
+    if value is None or value == "":
+        return ""
+    return format_long_date(_jst_date(value))
+
+
+def date_time(value: datetime | None) -> str:
+    """An aware datetime as 「令和8年12月15日（火）14時05分」 (JST), where the time matters."""
+    if value is None:
+        return ""
+    local = value.astimezone(JST)
+    return f"{format_long_date(local.date())}{format_time(local.hour, local.minute)}"
+
 
 _WAREKI_RE = re.compile(
     r"^\s*(?P<era>" + ERA_PATTERN + r")\s*"

@@ -6,16 +6,22 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select
 
 from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
 from ..domain import questionnaire as qdef
+from ..domain.vocabulary import JST
+from ..domain.wareki import long_date
 from ..extensions import db
 from ..models import Engagement, Invitation, InvitationQuestionnaire, Response, StateError, User, utcnow
-from . import audit
+from . import audit, organisation_settings
 from .definitions import current_definitions, store_version
 from .unit_of_work import Pending, after_commit
+
+
+class DueDateRefused(StateError):
+    """A deadline that cannot be used (passed, too far, a closed day); the message is Japanese."""
 
 
 class NotFound(Exception):
@@ -54,37 +60,67 @@ def _definitions_for(engagement: Engagement) -> list[qdef.Questionnaire]:
 
 def _invitation_mail(engagement: Engagement, invitation: Invitation, link: str,
                      definitions: list[qdef.Questionnaire]) -> OutgoingMail:
-    return OutgoingMail(
-        to=invitation.recipient_email,
-        subject=f"【{engagement.organisation.name}】情報セキュリティに関する確認のお願い（{engagement.title}）",
-        body=render_template(
-            "emails/invitation.txt", engagement=engagement, invitation=invitation, link=link,
-            questionnaires=definitions,
-        ),
-    )
+    from .reminders import compose, sender_of
+
+    org = engagement.organisation
+    subject, body = compose(org, "invitation", {
+        "recipient_name": invitation.recipient_name or engagement.vendor.name,
+        "vendor_name": engagement.vendor.name, "engagement_title": engagement.title,
+        "engagement_reference": engagement.reference, "due_date": long_date(invitation.due_date), "link": link,
+        "questionnaires": "、".join(q.title_ja for q in definitions), "policy_title": org.policy_title,
+        "clause_number": org.clause_number, "clause_title": org.clause_title,
+    })
+    return OutgoingMail(to=invitation.recipient_email, subject=subject, body=body, sender=sender_of(org))
+
+
+def due_day(engagement: Engagement, *, due_on: dt.date | None = None, open_days: int | None = None,
+            today: dt.date | None = None) -> dt.date:
+    """The deadline: the chosen day, else `open_days` 開庁日 (the organisation's default) after today.
+
+    Raises DueDateRefused (Japanese) for a day that has passed or on which the office is closed."""
+    org = engagement.organisation
+    calendar = organisation_settings.office_calendar(org)
+    today = today or utcnow().astimezone(JST).date()
+    if due_on is None:
+        count = open_days or organisation_settings.deadline_settings(org).open_days
+        return calendar.add_open_days(today, count)
+    if due_on <= today:
+        raise DueDateRefused("回答期限には明日以降の日を指定してください。")
+    if due_on > today + dt.timedelta(days=366):
+        raise DueDateRefused("回答期限は1年以内の日を指定してください。")
+    closed = calendar.closed_because(due_on)
+    if closed:
+        raise DueDateRefused(f"{long_date(due_on)}は{closed}のため閉庁日です。開庁日を回答期限にしてください。")
+    return due_on
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in JST (when a link due that day stops working), in UTC."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), JST).astimezone(dt.UTC)
 
 
 def send_invitation(
     engagement: Engagement, *, recipient_email: str, recipient_name: str = "", user: User | None = None,
-    days: int | None = None,
+    due_on: dt.date | None = None, open_days: int | None = None,
 ) -> SentInvitation:
     """A new invitation (replacing any open one) with the questionnaires frozen, and its mail.
 
-    `user` is the sender (recorded and audited; None for the system). The mail is not sent here:
-    call `mail_after_commit` (the web) or leave it (the demo)."""
+    `user` is the sender (recorded and audited; None for the system). The deadline is `due_on` or
+    `open_days` 開庁日 from today (`due_day`); the link works until the end of that day (JST).
+    The mail is not sent here: call `mail_after_commit` (the web) or leave it (the demo)."""
     if not engagement.can_move_to("invited"):
         raise StateError("この案件は回答が提出済みのため、新しい回答依頼は送れません。")
     if engagement.archived_at is not None:
         raise StateError("アーカイブされた案件には回答依頼を送れません。元に戻してから送ってください。")
+    due = due_day(engagement, due_on=due_on, open_days=open_days)
     definitions = _definitions_for(engagement)
     for earlier in engagement.invitations:
         if earlier.state == "open":
             earlier.revoke()
     token = secrets.token_urlsafe(32)  # 256 bits
-    days = days or int(current_app.config["INVITATION_DAYS"])
     invitation = Invitation(
         token_hash=Invitation.hash_token(token), recipient_email=recipient_email, recipient_name=recipient_name,
-        expires_at=utcnow() + dt.timedelta(days=days), created_by_id=user.id if user else None,
+        due_on=due, expires_at=end_of_day(due), created_by_id=user.id if user else None,
     )
     engagement.invitations.append(invitation)
     db.session.flush()
@@ -101,7 +137,7 @@ def send_invitation(
         "invitation.send", "invitation", invitation.id, organisation_id=engagement.organisation_id,
         actor=user or audit.SYSTEM,
         data={"engagement": engagement.reference, "to": recipient_email,
-              "questionnaires": [f"{q.id}@{q.version}" for q in definitions]},
+              "questionnaires": [f"{q.id}@{q.version}" for q in definitions], "due_on": due.isoformat()},
     )
     return SentInvitation(invitation, token, link, _invitation_mail(engagement, invitation, link, definitions))
 
@@ -121,7 +157,7 @@ def mail_after_commit(sent: SentInvitation) -> Pending[DeliveryResult]:
         from . import jobs
 
         jobs.enqueue_mail(sent.mail.to, sent.mail.subject, sent.mail.body, key=f"mail:invitation:{sent.invitation.id}",
-                          organisation_id=sent.invitation.engagement.organisation_id)
+                          organisation_id=sent.invitation.engagement.organisation_id, sender=sent.mail.sender)
         return after_commit(lambda: DeliveryResult(eml_path=None, smtp_sent=False, queued=True))
     return after_commit(lambda: deliver(sent.mail, config))
 

@@ -200,17 +200,45 @@ def queue_status() -> dict[str, Any]:
 @job("mail.deliver", "メール送信")
 def _deliver_mail(payload: dict[str, Any]) -> None:
     from ..adapters.mail import OutgoingMail, deliver
+    from ..models import MailLog
 
-    result = deliver(OutgoingMail(to=payload["to"], subject=payload["subject"], body=payload["body"]),
-                     current_app.config)
+    result = deliver(OutgoingMail(to=payload["to"], subject=payload["subject"], body=payload["body"],
+                                  sender=payload.get("sender") or ""), current_app.config)
     if current_app.config.get("MAIL_SERVER") and not result.smtp_sent:
         # The .eml is in the outbox; raising lets RQ retry the SMTP delivery with backoff.
         raise RuntimeError(f"SMTP delivery failed: {result.smtp_error}")
+    log = db.session.get(MailLog, payload["log_id"]) if payload.get("log_id") else None
+    if log is not None:
+        log.sent_at = utcnow()  # committed with the job's done mark
 
 
-def enqueue_mail(to: str, subject: str, body: str, *, key: str, organisation_id: int | None = None) -> JobRun:
-    return enqueue("mail.deliver", {"to": to, "subject": subject, "body": body}, key=key,
-                   organisation_id=organisation_id)
+def enqueue_mail(to: str, subject: str, body: str, *, key: str, organisation_id: int | None = None,
+                 sender: str = "", log_id: int | None = None) -> JobRun:
+    payload: dict[str, Any] = {"to": to, "subject": subject, "body": body}
+    if sender:
+        payload["sender"] = sender
+    if log_id is not None:
+        payload["log_id"] = log_id
+    return enqueue("mail.deliver", payload, key=key, organisation_id=organisation_id)
+
+
+@job("reminders.send", "回答期限のお知らせ・職員への通知")
+def _send_reminders(payload: dict[str, Any]) -> None:
+    from .reminders import send_for_organisation
+
+    as_of = dt.datetime.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
+    send_for_organisation(int(payload["organisation_id"]), as_of)
+
+
+def enqueue_reminders(organisation_id: int, now: dt.datetime | None = None) -> JobRun:
+    """One reminders job per organisation and hour (cron may run every hour; each mail is sent once
+    whatever runs, by its key in mail_log). The job sends what is due as of the hour it was asked for."""
+    from ..domain.vocabulary import JST
+
+    now = now or utcnow()
+    hour = now.astimezone(JST).strftime("%Y-%m-%dT%H")
+    return enqueue("reminders.send", {"organisation_id": organisation_id, "as_of": now.isoformat()},
+                   key=f"reminders.send:{organisation_id}:{hour}", organisation_id=organisation_id)
 
 
 @job("annex.issue", "特記事項の作成")

@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..domain import questionnaire as qdef
 from ..domain.scoring import RATING_JA
 from ..domain.vocabulary import ENGAGEMENT_STATES, JST, KINDS, RISK_LEVELS
+from ..domain.wareki import date_time, long_date
 from ..extensions import db
 from ..models import (
     Annex,
@@ -43,7 +44,6 @@ from ..models import (
 PER_PAGE_CHOICES = (20, 50, 100)
 DEFAULT_PER_PAGE = 50
 DUE_SOON_DAYS = 7
-WEEKDAYS_JA = "月火水木金土日"
 
 ENGAGEMENT_SORTS = {
     "due": "期限が近い順（期限切れを先頭に）",
@@ -163,7 +163,7 @@ class Progress:
 
     @property
     def label(self) -> str:
-        saved = f"最終保存 {short_date(self.last_saved)}" if self.last_saved else "未保存"
+        saved = f"最終保存 {date_time(self.last_saved)}" if self.last_saved else "未保存"
         return f"{self.answered}/{self.visible} 項目・{saved}"
 
 
@@ -191,7 +191,8 @@ class EngagementRow:
 
     @cached_property
     def due_label(self) -> str:
-        return long_date(self.due) if self.due else ""
+        inv = self.invitation
+        return long_date(inv.due_date) if self.due and inv is not None else ""
 
 
 def week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -206,20 +207,6 @@ def archived_condition(column: Any, archived: str) -> ColumnElement[bool] | None
     if archived == "all":
         return None
     return column.is_not(None) if archived == "archived" else column.is_(None)
-
-
-def long_date(value: dt.datetime | dt.date) -> str:
-    """令和8年12月15日（火）."""
-    from ..domain.wareki import format_wareki
-
-    day = value.astimezone(JST).date() if isinstance(value, dt.datetime) else value
-    return f"{format_wareki(day)}（{WEEKDAYS_JA[day.weekday()]}）"
-
-
-def short_date(value: dt.datetime) -> str:
-    """12月3日 (this year's dates in a list)."""
-    day = value.astimezone(JST).date()
-    return f"{day.month}月{day.day}日"
 
 
 # --- SQL pieces -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..domain.annex import AnnexCompositionError
 from ..domain.scoring import resolve_thresholds
 from ..domain.vocabulary import KIND_LABELS
+from ..domain.wareki import long_date
 from ..extensions import db
 from ..models import User
 from ..services import officers, organisation_settings, users
@@ -18,6 +19,7 @@ from .auth import roles_required
 from .forms import (
     AnnexSettingsForm,
     ArticleOverrideForm,
+    DeadlineSettingsForm,
     EmptyForm,
     OfficerForm,
     PolicyUploadForm,
@@ -40,6 +42,17 @@ def _annex_settings_form() -> AnnexSettingsForm:
     return AnnexSettingsForm(formdata=None, data=organisation_settings.annex_settings(current_user.organisation))
 
 
+def _deadlines_form() -> DeadlineSettingsForm:
+    org = current_user.organisation
+    settings, info = organisation_settings.deadline_settings(org), organisation_settings.contact(org)
+    return DeadlineSettingsForm(formdata=None, data={
+        "open_days": settings.open_days, "remind_before": settings.remind_before,
+        "remind_after": settings.remind_after,
+        "closure_days": "\n".join(long_date(d) for d in settings.closure_days),
+        "department": info.department, "phone": info.phone, "address": info.address, "sender": info.sender,
+    })
+
+
 def _organisation_page(status: int = 200, **forms: Any) -> Any:
     """The organisation page; a form given here (with its errors and typed values) replaces a blank one."""
     org = current_user.organisation
@@ -53,6 +66,7 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
         annex_settings_form=forms.get("annex_settings_form") or _annex_settings_form(),
+        deadlines_form=forms.get("deadlines_form") or _deadlines_form(),
         form_has_errors=status != 200,
     )
     return page, status
@@ -140,6 +154,18 @@ def annex_settings() -> Any:
             return redirect(url_for("admin.organisation"))
         form.head_title.errors = [refusal.message]
     return _organisation_page(400, annex_settings_form=form)
+
+
+@bp.route("/deadlines", methods=["POST"])
+@roles_required("admin")
+def deadlines() -> Any:
+    form = DeadlineSettingsForm()
+    if not form.validate_on_submit():
+        return _organisation_page(400, deadlines_form=form)
+    settings, info = form.settings()
+    organisation_settings.save_deadlines(current_user.organisation, settings, info, actor=current_user)
+    flash("回答期限とお知らせ・連絡先の設定を保存しました。", "success")
+    return redirect(url_for("admin.organisation"))
 
 
 # What each article's `when` means, for the articles page.

@@ -22,7 +22,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..domain import corporate_number
@@ -75,6 +84,23 @@ class JapaneseDateField(StringField):
         if getattr(self, "raw", None) is not None:
             return self.raw
         return self.data.isoformat() if isinstance(self.data, dt.date) else ""
+
+
+class CountField(StringField):
+    """A whole number typed as text (full-width digits accepted); keeps what was typed on error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw = nfkc_strip(valuelist[0]) if valuelist else ""
+        self.data = None
+        if self.raw:
+            if not self.raw.isdecimal() or len(self.raw) > 6:
+                raise ValueError("数字で入力してください（例：10）。")
+            self.data = int(self.raw)
+
+    def _value(self) -> str:
+        if getattr(self, "raw", None) is not None:
+            return str(self.raw)
+        return "" if self.data is None else str(self.data)
 
 
 def corporate_number_check(form: FlaskForm, field: Field) -> None:
@@ -285,6 +311,16 @@ class InvitationForm(FlaskForm):
             DataRequired("回答者のメールアドレスを入力してください。"),
             email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。"),
         ],
+    )
+    due_date = JapaneseDateField(
+        "回答期限の日",
+        description="例：令和8年12月15日、2026-12-15。閉庁日は選べません。空欄の場合は、下の開庁日の数から計算します。",
+    )
+    open_days = CountField(
+        "回答期限までの開庁日の数",
+        validators=[Optional(),
+                    NumberRange(min=1, max=250, message="開庁日の数は1から250までの数字で入力してください。")],
+        description="土日・祝日・年末年始（12月29日〜1月3日）・本団体の閉庁日を除いて数えます。",
     )
 
 
@@ -552,3 +588,77 @@ class ThresholdsForm(FlaskForm):
     @classmethod
     def initial(cls, thresholds: dict[str, dict[str, float]]) -> dict[str, float]:
         return {f"{level}_{key}": thresholds[level][key] for level in RISK_LEVELS for key in ("pass", "conditional")}
+
+
+def _count(label: str, low: int, high: int, hint: str) -> CountField:
+    return CountField(label, description=hint, validators=[
+        InputRequired(f"{label}を入力してください。"),
+        NumberRange(min=low, max=high, message=f"{label}は{low}から{high}までの数字で入力してください。"),
+    ])
+
+
+class DeadlineSettingsForm(FlaskForm):
+    """回答期限の数え方（開庁日・閉庁日）、お知らせの日、メールの署名と送信元。"""
+
+    open_days = _count("回答期限の標準（開庁日の数）", 1, 250, "回答依頼の画面で期限を選ばなかったときの期限です。")
+    remind_before = _count("期限の前のお知らせ（開庁日の数）", 0, 30,
+                           "期限の何開庁日前に事業者へお知らせするか。0で送りません。")
+    remind_after = _count("期限を過ぎたお知らせ（開庁日の数）", 0, 30,
+                          "期限の何開庁日後に事業者へお知らせするか。0で送りません。")
+    closure_days = TextAreaField(
+        "本団体の閉庁日",
+        description="土日・祝日・年末年始（12月29日〜1月3日）のほかに閉庁する日。"
+        "1行に1日（例：令和8年8月14日、2026-08-14）。",
+        render_kw={"rows": 4},
+    )
+    department = StringField("担当部署", id="contact-department", filters=[strip],
+                             validators=[Length(max=100, message="担当部署は100文字以内で入力してください。")],
+                             description="メールの署名に入ります（例：総務部 情報政策課）。")
+    phone = StringField("電話番号", id="contact-phone", filters=[nfkc_strip], validators=[
+        Length(max=40, message="電話番号は40文字以内で入力してください。"),
+        Regexp(r"^[0-9()\-+ 内線]*$", message="電話番号は数字とハイフンで入力してください。")])
+    address = StringField("住所", id="contact-address", filters=[strip],
+                          validators=[Length(max=200, message="住所は200文字以内で入力してください。")])
+    sender = EmailField(
+        "メールの送信元アドレス", id="contact-sender", filters=[strip],
+        validators=[Optional(), email_check("メールアドレスの形式で入力してください（例：joho@city.example.jp）。")],
+        description="空欄の場合は、システムの設定（MAIL_SENDER）のアドレスから送ります。",
+    )
+
+    def validate_closure_days(self, field: Field) -> None:
+        days, errors = [], []
+        for number, line in enumerate((field.data or "").splitlines(), 1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                days.append(parse_date(text))
+            except (ValueError, KeyError):
+                errors.append(f"{number}行目「{text[:20]}」を日付として読めません。")
+        if len(days) > 366:
+            errors.append("閉庁日は366日までにしてください。")
+        if errors:
+            raise ValidationError(" ".join(errors[:5]))
+        self.closure_dates = days
+
+    closure_dates: list[dt.date] = []
+
+    def settings(self) -> tuple[Any, Any]:
+        from ..services.organisation_settings import Contact, DeadlineSettings
+
+        return (
+            DeadlineSettings(open_days=int(self.open_days.data or 1), remind_before=int(self.remind_before.data or 0),
+                             remind_after=int(self.remind_after.data or 0), closure_days=tuple(self.closure_dates)),
+            Contact(department=self.department.data or "", phone=self.phone.data or "",
+                    address=self.address.data or "", sender=self.sender.data or ""),
+        )
+
+
+class MailTemplateForm(FlaskForm):
+    """One mail's subject and body; the page's buttons post action=preview or action=save."""
+
+    subject = StringField("件名", validators=[
+        DataRequired("件名を入力してください。"), Length(max=200, message="件名は200文字以内で入力してください。")])
+    body = TextAreaField("本文", render_kw={"rows": 18}, validators=[
+        DataRequired("本文を入力してください。"),
+        Length(max=10_000, message="本文は10000文字以内で入力してください。")])

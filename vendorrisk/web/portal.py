@@ -29,6 +29,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
 from ..domain.vocabulary import JST, canonical_json
+from ..domain.wareki import date_time, format_time
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
 from ..services import answers, definitions, evidence, invitations, policy_import
@@ -284,8 +285,14 @@ def _store_upload(page: SectionPage, question: Question, field: Any) -> dict[str
         return None
 
 
+def _time_now() -> str:
+    """「14時05分」: the one time style (the date is today's)."""
+    now = utcnow().astimezone(JST)
+    return format_time(now.hour, now.minute)
+
+
 def _conflict_message(question: Question, conflict: answers.Conflict) -> str:
-    when = conflict.updated_at.astimezone(JST).strftime("%H:%M") if conflict.updated_at else ""
+    when = date_time(conflict.updated_at)
     shown = (ANSWER_TYPES[question.type].display(question, conflict.value)
              if ANSWER_TYPES[question.type].is_answered(conflict.value) else "未回答")
     return (f"この設問は、別の画面（タブ）で{when}に新しい回答が保存されているため、保存しませんでした。"
@@ -364,7 +371,7 @@ def autosave(qid: str, section_id: str) -> Any:
     conflicts = {field_name(q.id): _conflict_message(q, result.conflicts[q.id]) for q in page.questions
                  if q.id in result.conflicts}
     return jsonify(
-        saved_at=utcnow().astimezone(JST).strftime("%H:%M"),
+        saved_at=_time_now(),
         versions={field_name(q.id): result.versions[q.id].render() for q in page.questions
                   if q.id in result.versions},
         errors=errors, conflicts=conflicts,

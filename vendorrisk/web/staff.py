@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,17 @@ from ..domain.scoring import RATING_JA
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
-from ..services import answers, audit, definitions, engagements, exports, invitations, listing, vendors
+from ..services import (
+    answers,
+    audit,
+    definitions,
+    engagements,
+    exports,
+    invitations,
+    listing,
+    organisation_settings,
+    vendors,
+)
 from ..services.review import decide, latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
@@ -162,9 +173,11 @@ def engagement(engagement_id: int) -> Any:
 def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200) -> Any:
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
     current = eng.current_invitation()
+    default_days = organisation_settings.deadline_settings(eng.organisation).open_days
     page = render_template(
         "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
-        invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
+        invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email, open_days=default_days),
+        default_days=default_days, default_due=invitations.due_day(eng),
         empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
         history=invitations.invitation_history(eng),
         link_kept=current is not None and shown_link(current) is not None,
@@ -185,12 +198,12 @@ def org_invitation(invitation_id: int) -> Invitation:
     )
 
 
-def _send(eng: Engagement, recipient_email: str, recipient_name: str) -> Any:
+def _send(eng: Engagement, recipient_email: str, recipient_name: str, *, due_on: dt.date | None = None) -> Any:
     """Send (the POST), then redirect to the page that shows the link: a reload of that page sends
     nothing. The token travels to it sealed in the session, never stored in clear."""
     with refusable(StateError) as refusal:
         sent = invitations.send_invitation(eng, recipient_email=recipient_email, recipient_name=recipient_name,
-                                           user=current_user)
+                                           user=current_user, due_on=due_on)
     if refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff.engagement", engagement_id=eng.id))
@@ -210,7 +223,12 @@ def invite(engagement_id: int) -> Any:
     form = InvitationForm()
     if not form.validate_on_submit():
         return _engagement_page(eng, form, 400)
-    return _send(eng, form.recipient_email.data, form.recipient_name.data or "")
+    with refusable(invitations.DueDateRefused) as bad_date:
+        due = invitations.due_day(eng, due_on=form.due_date.data, open_days=form.open_days.data)
+    if bad_date:
+        form.due_date.errors = [bad_date.message]
+        return _engagement_page(eng, form, 400)
+    return _send(eng, form.recipient_email.data, form.recipient_name.data or "", due_on=due)
 
 
 @bp.route("/invitations/<int:invitation_id>/sent")
@@ -241,7 +259,10 @@ def resend(invitation_id: int) -> Any:
         if not form.validate_on_submit():
             abort(400)
         forget_link(invitation)
-        return _send(eng, invitation.recipient_email, invitation.recipient_name)
+        # The same deadline while it is still ahead; otherwise the organisation's default count of 開庁日.
+        today = utcnow().astimezone(JST).date()
+        keep = invitation.due_date if invitation.due_date and invitation.due_date > today else None
+        return _send(eng, invitation.recipient_email, invitation.recipient_name, due_on=keep)
     return render_template("staff/invitation_confirm.html", engagement=eng, invitation=invitation, form=form,
                            action="resend")
 

@@ -2,13 +2,13 @@
 classification changed after an invitation was sent is marked as needing a new one
 
 Revision ID: 0011_corrections
-Revises: 0009_annex_signing
+Revises: 0010_reminders
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_corrections"
-down_revision = "0009_annex_signing"
+down_revision = "0010_reminders"
 branch_labels = None
 depends_on = None
 

@@ -126,7 +126,7 @@ class EngagementOut(BaseModel):
 class InvitationIn(_In):
     recipient_email: EmailStr
     recipient_name: Annotated[Text, Field(max_length=100)] = ""
-    days: Annotated[int | None, Field(ge=1, le=365, description="回答期限までの日数")] = None
+    days: Annotated[int | None, Field(ge=1, le=365, description="回答期限までの開庁日の数")] = None
 
 
 class AnnexOut(BaseModel):

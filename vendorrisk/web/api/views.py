@@ -227,7 +227,7 @@ def send_invitation(key: ApiKey, body: InvitationIn, engagement_id: int) -> dict
     engagement = _engagement(key, engagement_id)
     try:
         sent = invitations.send_invitation(engagement, recipient_email=str(body.recipient_email),
-                                           recipient_name=body.recipient_name, user=None, days=body.days)
+                                           recipient_name=body.recipient_name, user=None, open_days=body.days)
     except StateError as exc:
         raise ApiError(409, str(exc)) from exc  # the unit of work rolls back
     invitations.mail_after_commit(sent)

@@ -1,0 +1,238 @@
+"""The mails the application sends, as templates an organisation may edit (subject and body, Japanese).
+
+Templates are rendered in Jinja's sandbox (an edited template can read the values given to it and
+nothing else: no attributes of Python objects, no imports). Mails are plain text; every value given
+to a template is flattened to one line without control characters, so a typed name or title can
+neither add a header (the mail adapter also keeps the subject on one line) nor forge lines of the
+body. Pure Python: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .vocabulary import CONTROL_CHARS_RE
+from .wareki import date_time, long_date
+
+MAX_SUBJECT = 200
+MAX_BODY = 10_000
+
+
+class MailTemplateError(ValueError):
+    """A template that cannot be used; the message is Japanese and safe to show."""
+
+
+@dataclass(frozen=True)
+class MailKind:
+    key: str
+    label: str  # what the mail is, for the admin page
+    audience: str  # 事業者 / 職員
+    subject: str
+    body: str
+    variables: tuple[tuple[str, str], ...]  # (name, what it holds), shown next to the editor
+    sample: dict[str, Any]  # what the preview renders with
+
+
+_CONTRACTOR_VARS = (
+    ("recipient_name", "宛名（回答者の氏名、なければ事業者名）"),
+    ("vendor_name", "事業者名"),
+    ("organisation_name", "団体名"),
+    ("engagement_title", "案件名"),
+    ("engagement_reference", "案件番号"),
+    ("due_date", "回答期限（例：令和8年12月15日（火））"),
+    ("signature", "署名（団体設定の担当部署・電話・住所）"),
+)
+_STAFF_VARS = (
+    ("staff_name", "宛先の職員の氏名"),
+    ("organisation_name", "団体名"),
+    ("signature", "署名（団体設定の担当部署・電話・住所）"),
+)
+_SAMPLE_COMMON: dict[str, Any] = {
+    "organisation_name": "玉名市", "recipient_name": "山崎 一郎", "vendor_name": "株式会社テストシステム",
+    "engagement_title": "住民情報システム運用保守業務", "engagement_reference": "R8-001",
+    "due_date": "令和8年12月15日（火）", "staff_name": "契約 太郎",
+    "signature": "玉名市 総務部 情報政策課\n〒865-8501 熊本県玉名市岩崎163\n電話 0968-75-1111",
+}
+
+SIGNATURE_NOTE = "お心当たりのない場合は、このメールを破棄してください。"
+
+MAIL_KINDS: dict[str, MailKind] = {
+    k.key: k
+    for k in (
+        MailKind(
+            "invitation", "回答依頼", "事業者",
+            "【{{ organisation_name }}】情報セキュリティに関する確認のお願い（{{ engagement_title }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）について、
+当団体の{{ policy_title }} {{ clause_number }}「{{ clause_title }}」に基づき、
+貴社の情報セキュリティ対策をお伺いします。
+
+次のリンクから、アカウント登録なしで回答できます。途中で保存して、後から続けることもできます。
+{{ link }}
+
+回答期限：{{ due_date }}（この日の終わりまでリンクが使えます）
+質問票：{{ questionnaires }}
+
+このリンクは貴社専用です。転送しないでください。
+""" + SIGNATURE_NOTE + """
+
+{{ signature }}
+""",
+            (*_CONTRACTOR_VARS, ("link", "回答用のリンク"), ("questionnaires", "質問票の名前"),
+             ("policy_title", "基本方針の名称"), ("clause_number", "条項の番号"), ("clause_title", "条項の見出し")),
+            {"link": "https://example.jp/r/（回答用のリンク）", "questionnaires": "業務委託に関する確認",
+             "policy_title": "玉名市情報セキュリティ基本方針", "clause_number": "第8条",
+             "clause_title": "業務委託と外部サービスの利用"},
+        ),
+        MailKind(
+            "reminder_before", "回答期限の前のお知らせ", "事業者",
+            "【{{ organisation_name }}】回答期限が近づいています（{{ engagement_title }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）の情報セキュリティに関する確認について、
+回答期限が近づいています。
+
+回答期限：{{ due_date }}（この日の終わりまで）
+
+先日お送りしたメールのリンクから回答してください。途中まで入力した内容は保存されています。
+リンクが見当たらない場合は、下記までご連絡ください。
+すでに回答を送信された場合は、行き違いですのでご容赦ください。
+
+{{ signature }}
+""",
+            _CONTRACTOR_VARS, {},
+        ),
+        MailKind(
+            "reminder_after", "回答期限を過ぎたお知らせ", "事業者",
+            "【{{ organisation_name }}】回答期限を過ぎています（{{ engagement_title }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）の情報セキュリティに関する確認について、
+回答期限（{{ due_date }}）を過ぎましたが、まだ回答を受け取っていません。
+
+期限を過ぎたため、お送りしたリンクは使えなくなっています。
+回答される場合は、下記までご連絡ください。新しいリンクをお送りします。
+
+{{ signature }}
+""",
+            _CONTRACTOR_VARS, {},
+        ),
+        MailKind(
+            "staff_submitted", "回答の提出（職員あて）", "職員",
+            "【{{ organisation_name }}】回答が提出されました（{{ engagement_title }}）",
+            """{{ staff_name }} 様
+
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）について、
+{{ vendor_name }}から回答が提出されました（{{ submitted_at }}）。
+
+案件の画面：{{ engagement_url }}
+
+{{ signature }}
+""",
+            (*_STAFF_VARS, ("engagement_title", "案件名"), ("engagement_reference", "案件番号"),
+             ("vendor_name", "事業者名"), ("submitted_at", "提出日時"), ("engagement_url", "案件の画面のアドレス")),
+            {"submitted_at": "令和8年12月10日（木）14時05分",
+             "engagement_url": "https://example.jp/staff/engagements/1"},
+        ),
+        MailKind(
+            "staff_awaiting", "判定待ちの回答（職員あて）", "職員",
+            "【{{ organisation_name }}】判定待ちの回答が{{ count }}件あります",
+            """{{ staff_name }} 様
+
+提出され、まだ判定していない回答が{{ count }}件あります。
+{% for item in items %}
+・{{ item.reference }} {{ item.title }}（{{ item.vendor }}、{{ item.submitted }}提出）
+{%- endfor %}
+
+審査待ちの一覧：{{ queue_url }}
+
+{{ signature }}
+""",
+            (*_STAFF_VARS, ("count", "件数"), ("items", "案件の一覧（reference, title, vendor, submitted）"),
+             ("queue_url", "審査待ちの一覧のアドレス")),
+            {"count": 1, "queue_url": "https://example.jp/staff/review-queue",
+             "items": [{"reference": "R8-001", "title": "住民情報システム運用保守業務",
+                        "vendor": "株式会社テストシステム", "submitted": "令和8年12月10日（木）"}]},
+        ),
+        MailKind(
+            "staff_remediation", "是正の期限切れ（職員あて）", "職員",
+            "【{{ organisation_name }}】是正の期限を過ぎた指摘事項があります（{{ engagement_title }}）",
+            """{{ staff_name }} 様
+
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}、{{ vendor_name }}）の指摘事項のうち、
+次の是正の期限を過ぎました。事業者に是正の状況を確認してください。
+{% for item in findings %}
+・{{ item.question }}（期限 {{ item.deadline }}）
+{%- endfor %}
+
+案件の画面：{{ engagement_url }}
+
+{{ signature }}
+""",
+            (*_STAFF_VARS, ("engagement_title", "案件名"), ("engagement_reference", "案件番号"),
+             ("vendor_name", "事業者名"), ("findings", "指摘事項の一覧（question, deadline）"),
+             ("engagement_url", "案件の画面のアドレス")),
+            {"engagement_url": "https://example.jp/staff/engagements/1",
+             "findings": [{"question": "多要素認証を導入していますか。", "deadline": "令和8年12月15日（火）"}]},
+        ),
+    )
+}
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+    env.filters["long_date"] = long_date
+    env.filters["date_time"] = date_time
+    return env
+
+
+_ENV = _environment()
+
+
+def one_line(value: str) -> str:
+    """Untrusted text for a mail: no control characters, no line breaks."""
+    return " ".join(CONTROL_CHARS_RE.sub("", value).split())
+
+
+def clean(value: Any) -> Any:
+    """Every string in the context flattened to one clean line (lists and dicts walked)."""
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def render(subject: str, body: str, context: dict[str, Any], *, signature: str = "") -> tuple[str, str]:
+    """(subject, body) of one mail; MailTemplateError (Japanese) when the template cannot be rendered."""
+    values = clean(context)
+    values["signature"] = "\n".join(one_line(line) for line in signature.splitlines() if line.strip())
+    try:
+        rendered_subject = one_line(_ENV.from_string(subject).render(values))
+        rendered_body = _ENV.from_string(body).render(values)
+    except TemplateError as exc:
+        raise MailTemplateError(f"テンプレートを読めません（{one_line(str(exc))[:200]}）。") from exc
+    except Exception as exc:  # noqa: BLE001 - a sandboxed template can fail in many ways (e.g. 1/0)
+        raise MailTemplateError("テンプレートの処理中に問題が起きました。書き方を確認してください。") from exc
+    if not rendered_subject:
+        raise MailTemplateError("件名が空になります。")
+    return rendered_subject[:MAX_SUBJECT], CONTROL_CHARS_RE.sub("", rendered_body)
+
+
+def check(kind: str, subject: str, body: str) -> tuple[str, str]:
+    """Render the kind's sample with an edited template: the preview, or MailTemplateError."""
+    if len(subject) > MAX_SUBJECT or len(body) > MAX_BODY:
+        raise MailTemplateError(f"件名は{MAX_SUBJECT}文字、本文は{MAX_BODY}文字以内にしてください。")
+    mail_kind = MAIL_KINDS[kind]
+    sample = {**_SAMPLE_COMMON, **mail_kind.sample}
+    return render(subject, body, sample, signature=str(sample["signature"]))
