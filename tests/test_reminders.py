@@ -53,7 +53,9 @@ def _subject(message) -> str:
 
 
 def _invite(client, eid, **data):
-    return client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "yamasaki@example.jp", **data})
+    # Sending is POST-redirect-GET: follow to the page that shows the link once.
+    return client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "yamasaki@example.jp", **data},
+                       follow_redirects=True)
 
 
 def test_open_days_skip_year_end_and_a_substitute_holiday_through_the_form(mail_app):
