@@ -34,8 +34,9 @@ def _edit_data(app: Any, eid: int, **changes: Any) -> dict[str, Any]:
     with app.app_context():
         e = db.session.get(Engagement, eid)
         data = {
-            "reference": e.reference, "title": e.title, "kinds": list(e.kinds), "confidentiality": str(e.confidentiality),
-            "integrity": str(e.integrity), "availability": str(e.availability), "network_segment": e.network_segment or "",
+            "reference": e.reference, "title": e.title, "kinds": list(e.kinds),
+            "confidentiality": str(e.confidentiality), "integrity": str(e.integrity),
+            "availability": str(e.availability), "network_segment": e.network_segment or "",
             "period_start": e.period_start.isoformat() if e.period_start else "",
             "period_end": e.period_end.isoformat() if e.period_end else "",
             "officer_ids": [str(link.officer_id) for link in e.officer_links],
@@ -333,8 +334,9 @@ def test_the_audit_page_pages_newest_first(app, client, seed, login):
     with app.app_context():
         org = seed.org_ids[TAMANA]
         for n in range(120):
+            change = {"address": {"before": "a", "after": f"住所{n:03d}"}}
             audit.record("vendor.update", "vendor", 1, organisation_id=org, actor="system",
-                         data={"name": f"事業者{n:03d}", "changes": {"address": {"before": "a", "after": f"住所{n:03d}"}}})
+                         data={"name": f"事業者{n:03d}", "changes": change})
         db.session.commit()
     login(seed.users["admin"])
     first = client.get("/staff/audit?action=vendor.update").get_data(as_text=True)
