@@ -14,12 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("vendors") as batch:
-        batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("engagements") as batch:
-        batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("needs_new_invitation", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # Plain ADD COLUMN (no batch copy on SQLite: other tables' foreign keys point at these rows).
+    op.add_column("vendors", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("engagements", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("engagements", sa.Column("needs_new_invitation", sa.Boolean(), nullable=False,
+                                           server_default=sa.false()))
     # The 所管課 filter looks officers up by department within the organisation.
     op.create_index("ix_officers_organisation_department", "officers", ["organisation_id", "department"])
 
