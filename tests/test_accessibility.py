@@ -4,6 +4,7 @@ violation. axe.min.js comes from npm (`make vendor-checkers` packs it into .cach
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -27,18 +28,24 @@ def _require_axe() -> str:
 
 def _pages(live_server) -> tuple[list[str], list[str]]:
     from vendorrisk.extensions import db
-    from vendorrisk.models import Engagement
+    from vendorrisk.models import Engagement, Invitation
 
     link = live_server.invite(kind="cloud")
     sections = live_server.sections(link)
     portal = [link, sections[0].url, link.rstrip("/") + "/check"]
     with live_server.app.app_context():
-        eid = db.session.scalar(select(Engagement.id).order_by(Engagement.id))
+        eid, vid = db.session.execute(select(Engagement.id, Engagement.vendor_id).order_by(Engagement.id)).first()
+        invited, inv_id = db.session.execute(select(Invitation.engagement_id, Invitation.id)).first()
         db.session.remove()
     staff = ["/staff/", "/staff/vendors", "/staff/vendors/new", "/staff/engagements/new", f"/staff/engagements/{eid}",
              "/staff/trace", "/legal/", "/admin/organisation", "/admin/articles", "/admin/articles/confidentiality",
-             "/admin/policy/editions", "/admin/jobs/", "/admin/api-keys/", "/account/password"]
+             "/admin/policy/editions", "/admin/jobs/", "/admin/api-keys/", "/account/password",
+             # corrections, confirmations, the invitation history and the audit trail
+             f"/staff/engagements/{eid}/edit", f"/staff/vendors/{vid}/edit", f"/staff/engagements/{invited}",
+             f"/staff/invitations/{inv_id}/revoke", f"/staff/invitations/{inv_id}/resend",
+             f"/staff/invitations/{inv_id}/sent", "/staff/audit"]
     return staff, [live_server.path(p) for p in portal]
+
 
 
 def _violations(page, source: str) -> list[str]:
@@ -65,5 +72,9 @@ def test_every_page_passes_axe_at_desktop_and_phone_widths(browser, live_server)
         for path in staff:
             page.goto(live_server.url + path)
             problems += [f"{width}px {path}: {v}" for v in _violations(page, source)]
+            if width == 375 and re.search(r"/edit$|/invitations/|/audit|/engagements/\d+$", path):
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                if overflow > 0:
+                    problems.append(f"{width}px {path}: scrolls sideways by {overflow}px")
         context.close()
     assert not problems, "\n".join(problems)

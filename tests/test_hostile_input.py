@@ -851,7 +851,7 @@ def test_methods_not_allowed_get_the_japanese_405_page(app, client, seed, login,
         ("GET", f"/staff/engagements/{eid}/invite"),
         ("GET", "/admin/policy"),
         ("PATCH", "/logout"),
-        ("GET", "/staff/invitations/1/revoke"),
+        ("PUT", "/staff/invitations/1/revoke"),  # GET is its confirmation page
         ("GET", f"/legal/engagements/{eid}/annex"),
     ):
         r = client.open(url, method=method)

@@ -32,7 +32,8 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
     eid = approve_through_services(app, seed)
     with app.app_context():
         engagement = db.session.get(Engagement, seed.engagements[("tamana-city", "cloud")])
-        token = invitations.send_invitation(engagement, recipient_email="c@example.jp").token
+        sent = invitations.send_invitation(engagement, recipient_email="c@example.jp")
+        token, invitation_id = sent.token, sent.invitation.id
         vendor_id = engagement.vendor_id
         db.session.commit()
     qid, sid, questions, file_question = next(
@@ -47,6 +48,7 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
             "evidence_id": db.session.scalar(select(Evidence.id)),
             "token": token, "qid": qid, "section_id": sid, "key": "confidentiality", "filename": "app.css",
             "what": "engagements", "fmt": "csv", "vendor_id": vendor_id, "edition_id": 1,
+            "invitation_id": invitation_id,
         }
     values["other_id"] = values["annex_id"]
     return {"app": app, "seed": seed, "values": values}

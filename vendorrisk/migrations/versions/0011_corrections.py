@@ -14,8 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Plain ADD COLUMN (no batch copy of the table): SQLite cannot drop a table that rows of other
-    # tables still point at while foreign keys are enforced.
+    # Plain ADD COLUMN (no batch copy on SQLite: other tables' foreign keys point at these rows).
     op.add_column("vendors", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("engagements", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("engagements", sa.Column("needs_new_invitation", sa.Boolean(), nullable=False,
