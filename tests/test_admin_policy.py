@@ -64,7 +64,7 @@ def test_a_file_without_the_clause_is_refused_clearly_and_nothing_changes(app, c
     assert "業務委託と外部サービス（クラウドサービス）の利用" in body
     with app.app_context():
         org = db.session.scalar(select(Organisation).filter_by(slug="tamana-city"))
-        assert org.name == "玉名市" and org.clause_number == "(8)"
+        assert org.name == "玉名市" and org.clause_number == "6(8)"
 
 
 def test_unsupported_and_hostile_uploads_are_refused(app, client, seed, login):

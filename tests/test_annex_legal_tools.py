@@ -132,6 +132,40 @@ def test_recording_that_an_annex_was_signed(app, client, seed, login, approved):
     with app.app_context():
         annex = db.session.get(Annex, annex_id)
         assert annex.signed_on.isoformat() == "2026-11-30" and annex.signed_scan_name == "signed.pdf"
+    # The same status where procurement follows the engagement, and for other systems (API).
+    client.post("/logout")
+    login(seed.users["procurement"])
+    staff_page = client.get(f"/staff/engagements/{approved}").get_data(as_text=True)
+    assert "締結済み</strong>：第1版を2026-11-30に締結" in staff_page
+    assert "/signed-scan" not in staff_page  # the scan is legal's to open
+    client.post("/logout")
+    login(seed.users["legal"])
+    assert f"/legal/annexes/{annex_id}/signed-scan" in client.get(f"/staff/engagements/{approved}").get_data(
+        as_text=True)
+    listed = client.get(f"/api/v1/engagements/{approved}/annexes", headers=_api_key(app, seed)).json["items"]
+    assert {k: listed[0][k] for k in ("signed", "signed_on", "signed_scan_name", "signed_scan_mimetype")} == {
+        "signed": True, "signed_on": "2026-11-30", "signed_scan_name": "signed.pdf",
+        "signed_scan_mimetype": "application/pdf"}
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["AnnexOut"]["properties"]
+    assert {"signed", "signed_on", "signed_scan_name", "signed_scan_mimetype"} <= set(schema)
+
+
+def test_unsigned_annex_says_so_on_the_staff_page_and_in_the_api(app, client, seed, login, approved):
+    login(seed.users["procurement"])
+    assert "締結の記録はまだありません。" in client.get(f"/staff/engagements/{approved}").get_data(as_text=True)
+    listed = client.get(f"/api/v1/engagements/{approved}/annexes", headers=_api_key(app, seed)).json["items"]
+    assert listed[0]["signed"] is False and listed[0]["signed_on"] is None
+
+
+def _api_key(app, seed) -> dict[str, str]:
+    from vendorrisk.models import User
+    from vendorrisk.services import api_keys
+
+    with app.app_context():
+        admin = db.session.scalar(select(User).filter_by(email=seed.users["admin"]))
+        secret = api_keys.create_key(admin.organisation, "test read", "read", actor=admin).secret
+        db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def test_two_legal_users_issuing_at_once_give_one_version(app, seed, backend, approved):

@@ -236,7 +236,7 @@ def test_hostile_uploads_are_refused_and_nothing_is_stored(app, client, seed, lo
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PolicyEdition)) == 0
         assert db.session.scalar(select(AuditEvent).filter(AuditEvent.action.like("policy_edition.%"))) is None
-    assert _org(app).clause_number == "(8)"
+    assert _org(app).clause_number == "6(8)"
 
 
 def test_editions_page_lists_drafts_and_the_edition_in_force(app, client, seed, login):
@@ -269,11 +269,15 @@ def test_an_open_questionnaire_keeps_citing_the_edition_it_was_sent_under(app, c
     assert f"{old_number}「業務委託と外部サービス（クラウドサービス）の利用」に基づき" in start
 
     login(seed.users["admin"])
-    review = _upload(client, TAMANA.replace(OLD_EXTERNAL, NEW_EXTERNAL).encode(), "tamana-2027.md")
+    # The new edition adds an item before the clause: it becomes 6(9).
+    renumbered = (TAMANA.replace(OLD_EXTERNAL, NEW_EXTERNAL).replace("## (9) 評価・見直し", "## (10) 評価・見直し")
+                  .replace("## (8) 業務委託と", "## (8) 人材の育成\n\n情報セキュリティに関する人材を計画的に育成する。\n\n"
+                           "## (9) 業務委託と"))
+    review = _upload(client, renumbered.encode(), "tamana-2027.md")
     assert client.post(f"{review}/accept").status_code == 302
     client.post("/logout")
     new_number = _org(app).clause_number
-    assert new_number != old_number  # the accepted edition cites the number with its parents: 6(8)
+    assert (old_number, new_number) == ("6(8)", "6(9)")
 
     with app.app_context():
         social = db.session.get(Engagement, seed.engagements[("tamana-city", "social_media")])

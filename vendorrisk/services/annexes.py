@@ -165,7 +165,8 @@ def _findings(assessment: Assessment, org: Organisation, obligations: dict[str, 
     ]
 
 
-#: Organisation settings the annex reads (set in the organisation's settings JSON).
+#: Organisation settings the annex reads (settings["annex_<key>"], set on the admin page 団体設定
+#: 「特記事項・覚書の記載」 through services.organisation_settings.save_annex_settings).
 ANNEX_SETTINGS = ("heading_style", "digit_style", "address", "head_name", "cloud_low_document")
 
 

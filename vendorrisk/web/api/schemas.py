@@ -137,6 +137,10 @@ class AnnexOut(BaseModel):
     pdf_sha256: str
     answers_sha256: str
     created_at: dt.datetime
+    signed: bool = Field(description="締結済みか（締結日と写しが記録されている）")
+    signed_on: dt.date | None = Field(None, description="締結日（記録した文書に記載の日付）")
+    signed_scan_name: str | None = Field(None, description="締結した文書の写し（PDF又は画像）のファイル名")
+    signed_scan_mimetype: str | None = Field(None, description="写しの形式（application/pdf、image/png 等）")
 
 
 class AuditEventOut(BaseModel):

@@ -115,9 +115,11 @@ def assessment_json(a: Assessment) -> dict[str, Any]:
 
 
 def annex_json(a: Annex) -> dict[str, Any]:
+    # The scan itself stays deferred (never loaded for a list): its name and type say it is there.
     return AnnexOut(id=a.id, engagement_id=a.engagement_id, version=a.version, document_id=a.document_id,
-                    pdf_sha256=a.pdf_sha256, answers_sha256=a.answers_sha256,
-                    created_at=a.created_at).model_dump(mode="json")
+                    pdf_sha256=a.pdf_sha256, answers_sha256=a.answers_sha256, created_at=a.created_at,
+                    signed=a.signed_on is not None, signed_on=a.signed_on, signed_scan_name=a.signed_scan_name,
+                    signed_scan_mimetype=a.signed_scan_mimetype).model_dump(mode="json")
 
 
 def audit_json(e: AuditEvent) -> dict[str, Any]:
