@@ -220,6 +220,63 @@ def test_title_and_body_on_one_line_with_kanji_numbers() -> None:
     assert "監査" not in _paragraph_text(policy)
 
 
+@pytest.mark.parametrize(
+    ("fixture", "organisation"),
+    [("inline-halfspace-city.txt", "架空市"), ("reiki-nbsp-city.html", "架空野市")],
+)
+def test_title_and_body_on_one_line_separated_by_one_space(fixture: str, organisation: str) -> None:
+    """「（８） 業務委託と…の利用 業務委託を行う場合には…」: one ordinary space (text) or &nbsp; (a
+    例規集 page) after the title is enough; the next item, written the same way, ends the clause."""
+    policy = parse_policy_file(FIXTURES / fixture)
+    assert policy.organisation == organisation
+    clause = policy.clause
+    assert (clause.number, clause.number_full, clause.title, clause.layout) == ("（８）", "3(8)", CLAUSE_TITLE, "inline")
+    assert clause.paragraphs() == {"outsourcing": OUTSOURCING, "external_services": EXTERNAL, "social_media": SOCIAL}
+    assert clause.obligations == OBLIGATION_KEYS
+    assert "監査" not in _paragraph_text(policy) and "スクリプト" not in _paragraph_text(policy)
+
+
+def test_one_space_never_splits_inside_a_recognised_title() -> None:
+    from vendorrisk.domain.policy.lines import Lines
+
+    for line, heading in (
+        ("（８） 業務委託と外部サービス（クラウドサービス）の利用 業務委託を行う場合には、委託する。",
+         "（８） 業務委託と外部サービス（クラウドサービス）の利用"),
+        ("(8)\u00a0業務委託と外部サービス (クラウドサービス) の利用\u00a0業務委託を行う場合には、委託する。",
+         "(8) 業務委託と外部サービス (クラウドサービス) の利用"),
+        ("（８） 外部サービスの利用 外部サービスを利用する場合には、規定を整備する。", "（８） 外部サービスの利用"),
+    ):
+        doc = Lines.build(line)
+        assert doc.lines[0] == heading and doc.layouts == {0: "inline"}, line
+        assert doc.headings[0] is not None and doc.headings[1] is None
+
+
+def test_ruby_readings_are_dropped_from_html() -> None:
+    page = (
+        "<html><body><p>情報セキュリティ要件を明記した<ruby>契約<rt>けいやく</rt></ruby>を締結し、"
+        "<ruby>委託<rp>(</rp><rt>いたく</rt><rp>)</rp></ruby>事業者を<ruby>選定<rt>せんてい</ruby>する。</p>"
+        "<p>次の段落。</p></body></html>"
+    ).encode()
+    text = read_policy_bytes(page, "ruby.html").text
+    assert text.splitlines() == ["情報セキュリティ要件を明記した契約を締結し、委託事業者を選定する。", "次の段落。"]
+
+
+def test_broken_pdf_gives_only_the_japanese_message(tmp_path: Path) -> None:
+    """pypdf's own complaint ("EOF marker not found") must not show next to our message. Run as a
+    real command: inside pytest, log records are captured and would never reach stderr."""
+    import subprocess
+    import sys
+
+    broken = tmp_path / "broken-policy.pdf"
+    broken.write_bytes(b"%PDF-1.4\nbroken, no trailer")
+    command = Path(sys.executable).with_name("vendorrisk")
+    run = subprocess.run([str(command), "policy", "parse", str(broken)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "エラー: PDF ファイルを読み取れませんでした（PdfStreamError）。"
+    assert run.stdout == ""
+
+
 def test_article_whose_item_holds_the_clause() -> None:
     policy = parse_policy_file(FIXTURES / "article-item-town.txt")
     clause = policy.clause

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..vocabulary import CONTROL_CHARS_RE
+from .model import ACCEPTED_TITLE_VARIANTS, CLAUSE_TITLE
 
 
 def nfkc(text: str) -> str:
@@ -54,6 +55,25 @@ _CAPTION = re.compile(r"^[(（]\s*(?P<caption>[^()（）\d\s][^()（）]{0,40})[
 _ARTICLE = re.compile(rf"^第\s*[\d{KANJI_NUM}]+\s*条(?:\s*の\s*[\d{KANJI_NUM}]+)?")
 # Inline title: a short heading title, then a wide gap (ideographic or 2+ spaces), then the body.
 _INLINE_GAP = re.compile(r"\u3000+|\s{2,}")
+_ONE_SPACE = re.compile(r"[ \u00a0]")
+
+
+def _loose_title(title: str) -> str:
+    """A pattern for *title* as written: full- or half-width brackets, any spaces between characters."""
+    chars = []
+    for ch in nfkc(title):
+        wide = chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ""
+        chars.append(f"[{re.escape(ch + wide)}]")
+    return r"\s*".join(chars)
+
+
+# A recognised clause title right after the number, then any gap (one space, a no-break space, an
+# ideographic one): the body starts after the gap. Longest first, so a title is never cut short.
+_CLAUSE_TITLE_THEN_GAP = re.compile(
+    r"\s*(?P<title>"
+    + "|".join(_loose_title(t) for t in sorted({CLAUSE_TITLE, *ACCEPTED_TITLE_VARIANTS}, key=len, reverse=True))
+    + r")\s+(?=\S)"
+)
 
 _PAGE_NUMBER = re.compile(
     r"^(?:[-‐‑–—―−~〜ー\s]*(?:p\.?\s*)?\d{1,4}[-‐‑–—―−~〜ー\s]*"
@@ -235,12 +255,21 @@ def _inline_split(line: str) -> tuple[str, str] | None:
     if not m or "。" not in s:
         return None
     rest = s[m.end() :]
-    gap = _INLINE_GAP.search(rest.strip())
+    known = _CLAUSE_TITLE_THEN_GAP.match(rest)
+    if known:
+        return f"{m.group(0).strip()} {known.group('title')}", rest[known.end() :]
+    rest = rest.strip()
+    wide = _INLINE_GAP.search(rest)
+    # Without a wide gap, one space may end a short Japanese title (「（９） 評価・見直し 情報…」),
+    # so the item after the clause is a heading too and closes it.
+    gap = wide or _ONE_SPACE.search(rest)
     if not gap:
         return None
-    rest = rest.strip()
     title, body = rest[: gap.start()], rest[gap.end() :]
-    if not title or not body or len(title) > 40 or re.search(r"[、。,「]", title):
+    longest = 40 if wide else 20
+    if not title or not body or len(title) > longest or re.search(r"[、。,「]", title):
+        return None
+    if not wide and _ASCII_ALNUM.search(title):
         return None
     return f"{m.group(0).strip()} {title}", body
 

@@ -7,9 +7,13 @@ Every reader is bounded (:class:`~.model.Limits`): bytes, decompressed size, pag
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
+import logging
 import re
+import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,7 +119,27 @@ def _looks_binary(text: str) -> bool:
 MAX_PAGE_CONTENT = 3 * 1024 * 1024  # decoded content stream of one page
 
 
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf reports a broken file on its logger and as warnings ("EOF marker not found") besides
+    raising; the user gets our Japanese message instead, so nothing of it reaches stderr."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def pdf_text(data: bytes, limits: Limits, deadline: Deadline) -> str:
+    with _quiet_pypdf():
+        return _pdf_text(data, limits, deadline)
+
+
+def _pdf_text(data: bytes, limits: Limits, deadline: Deadline) -> str:
     from pypdf import PdfReader  # local import: only needed for PDFs
 
     try:
@@ -181,6 +205,8 @@ _SKIP_TAGS = {
     "textarea",
     "title",
     "math",
+    "rt",  # ruby readings: <ruby>契約<rt>けいやく</rt></ruby> is 「契約」
+    "rp",
 }
 _BLOCK_TAGS = {
     "p",
@@ -206,6 +232,7 @@ _BLOCK_TAGS = {
     "center",
     "figure",
 }
+_RUBY_TEXT = {"rt", "rp"}
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _CELL_TAGS = {"td", "th"}
 _VOID_TAGS = {"br", "img", "meta", "link", "input", "hr", "wbr", "area", "base", "col", "embed", "source", "track"}
@@ -257,6 +284,8 @@ class _HTMLText(HTMLParser):
                 self.skip_nest += 1
             elif tag == "body" and self.skip_tag == "head":  # a <head> never closed
                 self.skip_tag = None
+            elif tag in _RUBY_TEXT and self.skip_tag in _RUBY_TEXT:  # </rt> and </rp> may be left out
+                self.skip_tag, self.skip_nest = tag, 1
             return
         if tag in ("main", "article"):
             self.content += 1
@@ -283,9 +312,9 @@ class _HTMLText(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if self.skip_tag is not None:
-            if tag == self.skip_tag:
+            if tag == self.skip_tag or (tag == "ruby" and self.skip_tag in _RUBY_TEXT):
                 self.skip_nest -= 1
-                if self.skip_nest == 0:
+                if self.skip_nest == 0 or tag == "ruby":
                     self.skip_tag = None
             return
         if tag in ("main", "article") and self.content:
