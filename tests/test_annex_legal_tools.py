@@ -126,7 +126,7 @@ def test_recording_that_an_annex_was_signed(app, client, seed, login, approved):
         data={"signed_on": "２０２６-１１-３０", "scan": (io.BytesIO(scan), "signed.pdf", "application/pdf")},
         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "第1版の締結（2026-11-30）を記録しました。" in page
-    assert "第1版を2026-11-30に締結済み" in page
+    assert "第1版を令和8年11月30日（月）に締結済み" in page
     download = client.get(f"/legal/annexes/{annex_id}/signed-scan")
     assert download.status_code == 200 and download.data == scan
     with app.app_context():

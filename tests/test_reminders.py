@@ -317,3 +317,37 @@ def test_reminders_run_on_a_real_worker(backend, tmp_path, request, smtp, passwo
     # The admin sees the reminder jobs on the jobs page.
     page = _login(app, ns.users["admin"]).get("/admin/jobs/").get_data(as_text=True)
     assert "回答期限のお知らせ・職員への通知" in page
+
+
+def test_annex_rerender_makes_one_new_version_and_keeps_signed_ones(app, seed):
+    from conftest import approve_through_services
+
+    from vendorrisk.models import Annex
+    from vendorrisk.services.annexes import record_signed
+
+    eid = approve_through_services(app, seed)
+
+    def versions() -> list[Annex]:
+        with app.app_context():
+            return db.session.scalars(select(Annex).filter_by(engagement_id=eid).order_by(Annex.version)).all()
+
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["annex", "rerender", "--org", "tamana-city", "--tag", "font-2027"])
+    assert result.exit_code == 0 and "queued: 1 annex re-render jobs" in result.output, result.output
+    first, second = versions()
+    assert second.version == 2 and second.snapshot_sha256 == first.snapshot_sha256
+    with app.app_context():
+        assert db.session.get(Annex, second.id).text == db.session.get(Annex, first.id).text
+        assert db.session.get(Annex, second.id).pdf.startswith(b"%PDF")
+        assert [r.state for r in db.session.scalars(select(JobRun).filter_by(name="annex.rerender"))] == ["done"]
+    # The same request again: the same job, no third version.
+    cli.invoke(args=["annex", "rerender", "--org", "tamana-city", "--tag", "font-2027"])
+    assert len(versions()) == 2
+    # A signed current version stays the record: a later re-render leaves it alone.
+    with app.app_context(), unit_of_work():
+        legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
+        annex = db.session.get(Annex, second.id)
+        record_signed(annex, legal, signed_on=dt.date(2026, 4, 1), scan=annex.pdf, filename="signed.pdf",
+                      mimetype="application/pdf")
+    cli.invoke(args=["annex", "rerender", "--org", "tamana-city", "--tag", "template-2027"])
+    assert len(versions()) == 2

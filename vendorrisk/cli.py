@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .cli_audit import audit_cli
 from .cli_backup import backup_command, restore_command
-from .cli_jobs import annex_issue_all, jobs_cli, reminders_cli, worker_command
+from .cli_jobs import annex_issue_all, annex_rerender, jobs_cli, reminders_cli, worker_command
 from .cli_questionnaires import schema_command
 from .domain.vocabulary import ROLES
 from .paths import QUESTIONNAIRES_DIR
@@ -26,6 +26,7 @@ db_cli = AppGroup("db", help="データベース")
 engagements_cli = AppGroup("engagements", help="案件")
 annex_cli = AppGroup("annex", help="特記事項")
 annex_cli.add_command(annex_issue_all)
+annex_cli.add_command(annex_rerender)
 questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
 questionnaires_cli.add_command(schema_command)
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")

@@ -142,3 +142,23 @@ def reminders_send(org_slug: str | None) -> None:
         click.echo(f"queued: {queued} reminder jobs (the worker sends the mails)")
     else:
         click.echo(f"sent: {after - before} mails ({len(orgs)} organisations)")
+
+
+@click.command("rerender")
+@click.option("--org", "org_slug", required=True)
+@click.option("--tag", default=None, help="同じ作り直しを二度しないための名前（省略時は今日の日付）")
+@with_appcontext
+def annex_rerender(org_slug: str, tag: str | None) -> None:
+    """団体の特記事項の最新版を、いまの書体・様式で作り直す（締結済みの版はそのまま）。"""
+    from .domain.vocabulary import JST
+    from .extensions import db
+    from .models import Organisation, utcnow
+    from .services import jobs
+
+    org = db.session.scalar(select(Organisation).filter_by(slug=org_slug))
+    if org is None:
+        raise click.ClickException(f"団体「{org_slug}」はありません。")
+    runs = jobs.enqueue_rerender(org.id, tag or utcnow().astimezone(JST).date().isoformat())
+    db.session.commit()
+    jobs.dispatch_pending()
+    click.echo(f"queued: {len(runs)} annex re-render jobs for {org.slug}")

@@ -304,6 +304,12 @@ def issue(engagement: Engagement, user: User | None = None, *, issued_on: dt.dat
     latest = _latest(engagement)
     if latest is not None and latest.snapshot_sha256 == key:
         return Issued(latest, False)
+    return _new_version(engagement, snapshot, key, user, "annex.issue")
+
+
+def _new_version(engagement: Engagement, snapshot: dict[str, Any], key: str, user: User | None,
+                 action: str) -> Issued:
+    """Render the snapshot as the engagement's next version and store it (the caller holds the lock)."""
     version = (db.session.scalar(select(func.max(Annex.version)).filter_by(engagement_id=engagement.id)) or 0) + 1
     snapshot["version"] = version
     snapshot["document_id"] = f"VR-{engagement.organisation.slug}-{engagement.reference}-v{version}"
@@ -333,7 +339,7 @@ def issue(engagement: Engagement, user: User | None = None, *, issued_on: dt.dat
             return Issued(winner, False)
         raise StateError("同時に別の版が作成されました。もう一度「作成」を押してください。") from None
     audit.record(
-        "annex.issue", "annex", annex.id, actor=user or audit.SYSTEM, organisation_id=engagement.organisation_id,
+        action, "annex", annex.id, actor=user or audit.SYSTEM, organisation_id=engagement.organisation_id,
         data={"document_id": annex.document_id, "pdf_sha256": annex.pdf_sha256},
     )
     return Issued(annex, True)
@@ -369,3 +375,17 @@ def annex_docx(annex: Annex) -> bytes:
     from ..adapters.docx import render_docx
 
     return render_docx(annex_domain.compose_annex(annex.snapshot))
+
+
+def rerender(engagement: Engagement, user: User | None = None) -> Annex | None:
+    """The current annex rendered again from its stored snapshot, as a new version (after a font or
+    template change: the words are the same, the document is made with today's templates).
+
+    None when there is no annex yet, or the current version is signed: the signed document stays the
+    record (issue a new version through the legal page if one is needed)."""
+    _lock_engagement(engagement)
+    latest = _latest(engagement)
+    if latest is None or latest.signed_on is not None:
+        return None
+    snapshot = {k: v for k, v in latest.snapshot.items() if k not in ("version", "document_id")}
+    return _new_version(engagement, snapshot, latest.snapshot_sha256, user, "annex.rerender").annex

@@ -267,3 +267,26 @@ def enqueue_bulk_annexes(organisation_id: int, user_id: int | None, issued_on: d
                 key=f"annex.issue:{e.id}:{issued_on.isoformat()}", organisation_id=organisation_id)
         for e in engagements
     ]
+
+
+@job("annex.rerender", "特記事項の作り直し（書体・様式の変更後）")
+def _rerender_annex(payload: dict[str, Any]) -> None:
+    from ..models import Engagement
+    from .annexes import rerender
+
+    engagement = db.session.get(Engagement, payload["engagement_id"])
+    if engagement is not None:
+        rerender(engagement)  # None (no annex, or signed): nothing to do, done
+
+
+def enqueue_rerender(organisation_id: int, tag: str) -> list[JobRun]:
+    """One job per engagement of the organisation with an annex; `tag` (e.g. the date or the name of
+    the change) makes the same request twice one set of jobs."""
+    from ..models import Annex, Engagement
+
+    engagement_ids = db.session.scalars(
+        select(Engagement.id).where(Engagement.organisation_id == organisation_id,
+                                    Engagement.id.in_(select(Annex.engagement_id))).order_by(Engagement.id)
+    )
+    return [enqueue("annex.rerender", {"engagement_id": eid}, key=f"annex.rerender:{eid}:{tag}"[:200],
+                    organisation_id=organisation_id) for eid in engagement_ids]
