@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_TIMEOUT": 60,  # seconds one annex render may take in a gunicorn worker before it is restarted
     "INVITATION_DAYS": 30,
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+    # Evidence files no row names (left by a crash) are removed at server start and by
+    # `vendorrisk evidence sweep` once older than this (a younger one may be a save under way).
+    "EVIDENCE_SWEEP_MINUTES": 10,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",

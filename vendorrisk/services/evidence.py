@@ -2,12 +2,23 @@
 
 A file written for a request that rolls back is removed again (no orphans on disk). A file question
 holds one file: uploading another replaces it, and the earlier row goes with the same commit (its
-file is removed once the commit has happened), so a contractor cannot fill the disk by re-uploading."""
+file is removed once the commit has happened), so a contractor cannot fill the disk by re-uploading.
+
+Crash safety (a worker killed at any moment, or a power loss): a file is written to a temporary name
+in the same folder, flushed to disk (fsync), and only then renamed to its final name, before the row
+that names it is committed. So a committed row always names a whole file, and the final name never
+holds a partial one. What a crash can leave is only the other way round — a temporary leftover, or a
+whole file whose row never committed (or whose replaced row did) — and `sweep_orphans` removes those
+(at server start, and by `vendorrisk evidence sweep`)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +62,7 @@ def store_evidence(response: Response, question_id: str, filename: str, data: by
     folder = Path(upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (secrets.token_hex(16) + ALLOWED_EVIDENCE[mime])
-    path.write_bytes(data)
+    write_atomically(path, data)
     after_rollback(lambda: path.unlink(missing_ok=True))
     name = Path(filename or "file").name[:200]
     evidence = Evidence(response_id=response.id, question_id=question_id, filename=name, stored_name=path.name,
@@ -68,3 +79,62 @@ def _drop_earlier(response: Response, question_id: str, folder: Path) -> None:
         stale = folder / old.stored_name
         db.session.delete(old)
         after_commit(lambda stale=stale: stale.unlink(missing_ok=True))  # type: ignore[misc]
+
+
+TEMP_PREFIX = ".upload-"
+TEMP_SUFFIX = ".tmp"
+# A file younger than this may belong to a request still under way (written, not yet committed);
+# the app's EVIDENCE_SWEEP_MINUTES setting.
+SWEEP_AFTER_SECONDS = 10 * 60
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`path` holds all of `data` or does not exist, whatever happens to this process or the machine."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)  # the new name itself survives a power loss
+
+
+@dataclass
+class SweepReport:
+    removed: list[str] = field(default_factory=list)  # file names, not paths
+    kept_young: int = 0  # files without a row, too recent to tell from a request under way
+
+
+def sweep_orphans(upload_dir: str | Path, *, older_than: float = SWEEP_AFTER_SECONDS) -> SweepReport:
+    """Remove what no evidence row names: temporary leftovers and files whose row never committed
+    (or was replaced), once they are older than `older_than` seconds. Reads the database; writes none."""
+    report = SweepReport()
+    folder = Path(upload_dir)
+    if not folder.is_dir():
+        return report
+    named = set(db.session.scalars(select(Evidence.stored_name)))
+    cutoff = time.time() - older_than
+    for path in folder.iterdir():
+        if path.name in named or not path.is_file():
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                report.kept_young += 1
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        report.removed.append(path.name)
+    return report
