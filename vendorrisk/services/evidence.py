@@ -2,7 +2,8 @@
 
 A file written for a request that rolls back is removed again (no orphans on disk). A file question
 holds one file: uploading another replaces it, and the earlier row goes with the same commit (its
-file is removed once the commit has happened), so a contractor cannot fill the disk by re-uploading.
+file is removed once the commit has happened), so a contractor cannot fill the disk by re-uploading;
+an upload from a stale tab goes instead, and the newer answer keeps its file (`keep_answered`).
 
 Crash safety (a worker killed at any moment, or a power loss): a file is written to a temporary name
 in the same folder, flushed to disk (fsync), and only then renamed to its final name, before the row
@@ -26,7 +27,7 @@ import filetype
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Evidence, Response
+from ..models import Answer, Evidence, Response
 from .unit_of_work import after_commit, after_rollback
 
 # What the content really is (sniffed, not the name) → the suffix it is stored with.
@@ -67,18 +68,29 @@ def store_evidence(response: Response, question_id: str, filename: str, data: by
     name = Path(filename or "file").name[:200]
     evidence = Evidence(response_id=response.id, question_id=question_id, filename=name, stored_name=path.name,
                         content_type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    _drop_earlier(response, question_id, folder)
     db.session.add(evidence)
     db.session.flush()
     return {"evidence_id": evidence.id, "filename": name}
 
 
-def _drop_earlier(response: Response, question_id: str, folder: Path) -> None:
-    earlier = db.session.scalars(select(Evidence).filter_by(response_id=response.id, question_id=question_id)).all()
-    for old in earlier:
-        stale = folder / old.stored_name
-        db.session.delete(old)
-        after_commit(lambda stale=stale: stale.unlink(missing_ok=True))  # type: ignore[misc]
+def keep_answered(response: Response, question_ids: list[str], upload_dir: str | Path) -> None:
+    """Once the answers are saved: each file question keeps only the evidence its answer names. An
+    earlier file that an upload replaced goes, and so does an upload whose answer was not written (a
+    stale tab: the newer answer's file stays); their files are removed once the commit has happened."""
+    if not question_ids:
+        return
+    named = {a.question_id: (a.value or {}).get("evidence_id") if isinstance(a.value, dict) else None
+             for a in db.session.scalars(select(Answer).where(Answer.response_id == response.id,
+                                                              Answer.question_id.in_(question_ids)))}
+    rows = db.session.scalars(select(Evidence).where(Evidence.response_id == response.id,
+                                                     Evidence.question_id.in_(question_ids)))
+    folder = Path(upload_dir)
+    for row in rows:
+        if row.id != named.get(row.question_id):
+            stale = folder / row.stored_name
+            db.session.delete(row)
+            after_commit(lambda stale=stale: stale.unlink(missing_ok=True))  # type: ignore[misc]
+    db.session.flush()
 
 
 TEMP_PREFIX = ".upload-"

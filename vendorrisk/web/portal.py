@@ -330,6 +330,9 @@ def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerB
         page.invitation, values, base=posted, completed_section=page.key,
         section_done=wants_done and not has_errors, section_questions=page.questions,
     )
+    assert page.invitation.response is not None
+    uploaded = [q.id for q in page.questions if q.type == "file" and q.id in values]
+    evidence.keep_answered(page.invitation.response, uploaded, current_app.config["UPLOAD_DIR"])
     for question in page.questions:
         conflict = result.conflicts.get(question.id)
         if conflict is not None:
