@@ -8,13 +8,21 @@ says why in Japanese, nothing answers 5xx, and no file or row is left half-writt
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import http.cookiejar
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,12 +35,13 @@ from helpers import form_data_for
 from sqlalchemy import select
 from test_save_races import run_together
 from test_save_versions import bases_of
-from test_serving import Answer, Served, _csrf, _read, _start, _stop
+from test_serving import Answer, Served, _csrf, _read, _restart, _start, _stop
 
 from vendorrisk import create_app
 from vendorrisk.extensions import db
-from vendorrisk.models import Annex, Invitation, Officer, Organisation, User, Vendor
+from vendorrisk.models import Annex, Assessment, Evidence, Invitation, Officer, Organisation, User, Vendor
 from vendorrisk.models import Answer as AnswerRow
+from vendorrisk.services.evidence import TEMP_PREFIX
 from vendorrisk.web.answer_forms import field_name
 
 # Several workers, each with threads; budgets high enough that a burst of saves is never a 429.
@@ -102,6 +111,12 @@ class Section:
         if not done:
             data.pop("section_done")
         return _send(self.tab, self.url, data, files)
+
+    def saved(self, data: dict[str, Any]) -> bool:
+        """An autosave's answer, taken as the page's script takes it (new versions); whether it saved."""
+        self.hidden.update({f"_v_{name}": v for name, v in data["versions"].items() if name not in data["conflicts"]})
+        assert not data["errors"], data["errors"]
+        return not data["conflicts"]
 
     def autosave(self, question: Any, value: str) -> Answer:
         name = field_name(question.id)
@@ -347,3 +362,252 @@ def test_a_section_saved_after_the_submit_says_it_was_not_saved(app, client, inv
     assert "入力した内容は保存していません" in r.get_data(as_text=True)
     opened = client.get(f"/r/{token}/s/{qid}/{sid}", follow_redirects=True).get_data(as_text=True)
     assert "回答は提出済みです。" in opened and "保存していません" not in opened
+
+
+# -- 2. kill -9 in the middle of saves, uploads, a submit and annex issues ---------------------------
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pdf(n: int) -> bytes:
+    """A PDF-typed upload of ~300 kB (large enough that a kill can land while it is written)."""
+    return b"%PDF-1.4\n%" + f"upload {n}".encode() + b"\n" + secrets.token_bytes(300_000) + b"\n%%EOF\n"
+
+
+@dataclass
+class Load:
+    """Work under way from several tabs until `stop`; what the server acknowledged, by who asked."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    acked: dict[str, int] = field(default_factory=dict)  # worker name → last acknowledged round
+    errors: list[str] = field(default_factory=list)  # any 5xx, or a refusal without a message
+    rounds: dict[str, int] = field(default_factory=dict)
+
+    def until(self, done: Callable[[], bool], timeout: float = 25) -> None:
+        """Let the work go on until `done` (some of it acknowledged), within `timeout` seconds."""
+        end = time.monotonic() + timeout
+        while not done() and time.monotonic() < end:
+            time.sleep(0.1)
+
+    def run(self, name: str, step: Callable[[int], bool | None]) -> threading.Thread:
+        def loop() -> None:
+            n = 0
+            while not self.stop.is_set():
+                n += 1
+                self.rounds[name] = n
+                try:
+                    if step(n):
+                        self.acked[name] = n
+                except (OSError, http.client.HTTPException):  # the connection died with the worker
+                    self.stop.wait(0.2)
+                except AssertionError as exc:
+                    self.errors.append(f"{name} {n}: {exc}")
+                self.stop.wait(0.1)  # a person's pace, and CPU left for the annex renders
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        return thread
+
+
+def _acknowledged(r: Answer, says: str) -> bool:
+    assert r.status < 500, (r.status, r.text()[:500])
+    return r.status == 200 and says in r.text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_loses_no_acknowledged_answer_and_leaves_no_half_written_file(
+        backend, tmp_path, sqlite_template, password_hash):
+    with _served(tmp_path, backend, sqlite_template, password_hash) as inst:
+        _kill_9_under_load(inst)
+
+
+def _kill_9_under_load(inst: Instance) -> None:
+    live, served = inst.live, inst.served
+    saves_link = live.invite(kind=inst.engagement("kill-saves"))
+    sections = _answer_all(live, saves_link)
+    submit_link = live.invite(kind=inst.engagement("kill-submit", "cloud"))
+    live.answer_everything(submit_link)
+    annex_eid = approve_through_services(inst.app, served.seed, kind=inst.engagement("kill-annex"))
+    file_section, file_question = next((s, q) for s in sections for q in s.questions if q.type == "file")
+    # Questions of other sections: the upload saves its whole section from its page.
+    texts = _text_questions([s for s in sections if s.url != file_section.url])[:3]
+    assert len(texts) >= 2
+    legal = _tab()
+    _log_in(legal, served, served.seed.users["legal"])
+    issue_token = _csrf(_page(legal, f"{served.url}/legal/engagements/{annex_eid}"))
+    submitter = _tab()
+    submit_token = _csrf(_page(submitter, submit_link.rstrip("/") + "/check"))
+
+    load = Load()
+    tabs = {f"save-{i}": Section(s.url, s.questions).open() for i, (s, _q) in enumerate(texts)}
+    uploader = Section(file_section.url, file_section.questions).open()
+
+    def save(i: int, question: Any) -> Callable[[int], bool]:
+        def step(n: int) -> bool:
+            r = tabs[f"save-{i}"].autosave(question, f"保存 {n}")
+            assert r.status < 500, (r.status, r.text()[:500])
+            return r.status == 200 and tabs[f"save-{i}"].saved(json.loads(r.body))
+        return step
+
+    def upload(n: int) -> bool:
+        r = uploader.save(files={field_name(file_question.id): (f"証跡{n}.pdf", _pdf(n))}, action="save", done=False)
+        if r.status == 200 and r.url.split("?")[0] == uploader.url:
+            uploader.hidden.update(bases_of(r.text()))  # the next upload is made from the page shown
+        return _acknowledged(r, "回答を保存しました。")
+
+    def issue(n: int) -> bool:
+        data = {"csrf_token": issue_token, "next": "engagement", **({"memorandum": "y"} if n % 2 else {})}
+        return _acknowledged(_send(legal, f"{served.url}/legal/engagements/{annex_eid}/annex", data),
+                             "）を作成しました。")
+
+    def submit(n: int) -> bool:
+        if n > 1 and load.stop.wait(1.0):  # once is enough; again only if the first got no answer
+            return False
+        if "submit" in load.acked:
+            return True
+        return _acknowledged(_send(submitter, submit_link.rstrip("/") + "/submit", {"csrf_token": submit_token}),
+                             "回答を送信しました")
+
+    threads = [load.run("issue", issue)]  # an annex render takes a while: it goes first
+    threads += [load.run(f"save-{i}", save(i, q)) for i, (_s, q) in enumerate(texts)]
+    threads.append(load.run("upload", upload))
+    load.until(lambda: "issue" in load.acked and "upload" in load.acked)
+    threads.append(load.run("submit", submit))
+    time.sleep(0.3)
+    _kill(_children(served.process.pid))  # every worker, mid-request; the arbiter starts new ones
+    before = dict(load.acked)
+    load.until(lambda: all(load.acked.get(k, 0) > before.get(k, 0) for k in ("save-0", "upload", "issue")))
+    _kill([*_children(served.process.pid), served.process.pid])  # then the whole server
+    served.process.wait(timeout=30)
+    load.stop.set()
+    for t in threads:
+        t.join(timeout=90)
+    _stop(served)
+    assert not load.errors, load.errors
+    assert all(load.rounds.get(name, 0) > 1 for name in ("save-0", "upload", "issue")), load.rounds
+
+    restarted = _restart(served, "gunicorn-restarted.log", VENDORRISK_EVIDENCE_SWEEP_MINUTES="0")
+    inst.served = restarted
+    try:
+        assert "evidence sweep removed" in restarted.log.read_text()
+        _check_after_the_crash(inst, load, saves_link, submit_link, annex_eid, texts, file_question)
+        # Served again after the restart: a save from the same tab goes through.
+        tabs["save-0"].url = tabs["save-0"].url.replace(served.url, restarted.url)
+        r = tabs["save-0"].open().autosave(texts[0][1], "再起動後")  # the page opened again
+        assert r.status == 200 and not json.loads(r.body)["conflicts"]
+    finally:
+        _stop(restarted)
+
+
+def _check_after_the_crash(inst: Instance, load: Load, saves_link: str, submit_link: str, annex_eid: int,
+                           texts: list[tuple[Any, Any]], file_question: Any) -> None:
+    uploads = inst.served.instance / "uploads"
+
+    def state() -> dict[str, Any]:
+        response = inst.invitation(LiveServer._token(saves_link)).response
+        answers = {a.question_id: a.value for a in
+                   db.session.scalars(select(AnswerRow).filter_by(response_id=response.id))}
+        evidence = {e.id: (e.stored_name, e.sha256, e.size) for e in db.session.scalars(select(Evidence))}
+        annexes = [(a.version, a.pdf, a.pdf_sha256) for a in db.session.scalars(
+            select(Annex).filter_by(engagement_id=annex_eid).order_by(Annex.version))]
+        submitted = inst.invitation(LiveServer._token(submit_link))
+        assessments = db.session.scalars(select(Assessment).filter_by(response_id=submitted.response.id)).all()
+        return {"answers": answers, "evidence": evidence, "annexes": annexes,
+                "submit": (submitted.response.state, submitted.response.frozen_answers is not None,
+                           len(assessments), submitted.engagement.state)}
+
+    now = inst.read(state)
+    # Every acknowledged save is there (or a later one of the same tab, whose answer was lost with the worker).
+    for i, (_s, question) in enumerate(texts):
+        acked = load.acked.get(f"save-{i}", 0)
+        value = str(now["answers"][question.id])
+        stored = int(value.removeprefix("保存 ")) if value.startswith("保存 ") else 0
+        assert stored >= acked, (question.id, stored, acked)
+    # Every evidence row names a whole file; no file (nor temporary leftover) without its row.
+    for stored_name, sha256, size in now["evidence"].values():
+        data = (uploads / stored_name).read_bytes()
+        assert len(data) == size and hashlib.sha256(data).hexdigest() == sha256, stored_name
+    assert sorted(p.name for p in uploads.iterdir()) == sorted(name for name, _s, _z in now["evidence"].values())
+    assert not [p for p in uploads.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    if load.acked.get("upload"):
+        answer = now["answers"][file_question.id]
+        assert answer["evidence_id"] in now["evidence"], "the file answer names a row that is there"
+        assert int(answer["filename"].removeprefix("証跡").removesuffix(".pdf")) >= load.acked["upload"]
+    # Annex versions: numbered without a gap, each PDF whole; every acknowledged issue is there.
+    versions = [v for v, _pdf, _sha in now["annexes"]]
+    assert versions == list(range(1, len(versions) + 1))
+    for _v, pdf, sha in now["annexes"]:
+        assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF") and hashlib.sha256(pdf).hexdigest() == sha
+    assert len(versions) >= 1 + (1 if load.acked.get("issue") else 0)
+    # The submit: whole or not at all.
+    state_, frozen, assessments, engagement = now["submit"]
+    if "submit" in load.acked:
+        assert state_ == "submitted"
+    assert (state_, frozen, assessments, engagement) in (("draft", False, 0, "invited"),
+                                                         ("submitted", True, 1, "submitted")), now["submit"]
+
+
+def test_a_file_write_killed_midway_leaves_nothing_under_its_name(tmp_path):
+    """services.evidence.write_atomically in a process killed while it writes: the final name holds
+    the whole file or nothing; what is left is a temporary file the sweep removes."""
+    target = tmp_path / "evidence.pdf"
+    size = 64 * 1024 * 1024
+    code = ("import sys; from pathlib import Path; from vendorrisk.services.evidence import write_atomically; "
+            "write_atomically(Path(sys.argv[1]), b'%PDF' + bytes(int(sys.argv[2]) - 4))")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target), str(size)])
+    try:
+        for _ in range(20_000):  # kill as soon as the write has begun
+            if any(p.stat().st_size > 0 for p in tmp_path.iterdir()) or writer.poll() is not None:
+                break
+            time.sleep(0.001)
+        writer.send_signal(signal.SIGKILL)
+    finally:
+        writer.wait()
+    assert not target.exists() or target.stat().st_size == size, "never a partial file under the final name"
+    assert all(p == target or p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
+
+
+def test_the_sweep_removes_files_no_row_names_once_they_are_old_enough(app, client, invite, runner):
+    import io
+
+    from test_evidence import _file_question
+    from weasyprint import HTML
+
+    token = invite()
+    qid, sid, questions, fq = _file_question(app, token)
+    pdf = HTML(string="<p>証跡</p>").write_pdf()
+    data = {**form_data_for(questions), field_name(fq.id): (io.BytesIO(pdf), "証跡.pdf")}
+    assert client.post(f"/r/{token}/s/{qid}/{sid}", data=data, content_type="multipart/form-data").status_code == 302
+    uploads = Path(app.config["UPLOAD_DIR"])
+    (kept,) = [p.name for p in uploads.iterdir()]
+    orphan, leftover = uploads / "0123456789abcdef0123456789abcdef.pdf", uploads / f"{TEMP_PREFIX}x.tmp"
+    orphan.write_bytes(pdf)
+    leftover.write_bytes(b"%PDF-1.4 half")
+
+    result = runner.invoke(args=["evidence", "sweep"])
+    assert result.exit_code == 0 and "removed 0 file(s); kept 2 too recent" in result.output, result.output
+    old = time.time() - 11 * 60
+    os.utime(orphan, (old, old))
+    result = runner.invoke(args=["evidence", "sweep"])
+    assert "removed 1 file(s)" in result.output and not orphan.exists() and leftover.exists()
+    result = runner.invoke(args=["evidence", "sweep", "--older-than-minutes", "0"])
+    assert "removed 1 file(s)" in result.output
+    assert [p.name for p in uploads.iterdir()] == [kept], "the file a row names stays"
+    with app.app_context():
+        assert db.session.scalar(select(Evidence.stored_name)) == kept
+        db.session.remove()
