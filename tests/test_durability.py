@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from browser_support import LiveServer
+from browser_support import DESKTOP, TIMEOUT_MS, LiveServer, page_problems_fixture  # noqa: F401  (fixture)
 from conftest import BACKENDS, BASE_CONFIG, TEST_PASSWORD, approve_through_services, fresh_pg_database, new_engagement
 from helpers import form_data_for
 from sqlalchemy import select
@@ -611,3 +611,66 @@ def test_the_sweep_removes_files_no_row_names_once_they_are_old_enough(app, clie
     with app.app_context():
         assert db.session.scalar(select(Evidence.stored_name)) == kept
         db.session.remove()
+
+
+# -- 3. Two real browser tabs on the same section ------------------------------------------------------
+
+def _stored_answer(server: LiveServer, link: str, question_id: str) -> Any:
+    with server.app.app_context():
+        inv = db.session.scalar(select(Invitation).filter_by(
+            token_hash=Invitation.hash_token(LiveServer._token(link))))
+        row = db.session.scalar(select(AnswerRow).filter_by(response_id=inv.response.id, question_id=question_id))
+        db.session.remove()
+    return row.value if row else None
+
+
+@pytest.mark.browser
+def test_two_tabs_a_stale_save_is_refused_with_the_typing_kept(browser, live_server, page_problems):
+    """Tab 2 (and a tab without JavaScript) opened the section before tab 1 saved a correction: their
+    saves of the same question are refused with a message naming the saved answer, what they typed stays
+    in the field, and tab 1's correction stays in the database."""
+    from playwright.sync_api import expect
+
+    server = live_server
+    link = server.invite()
+    server.answer_everything(link)
+    section = next(s for s in server.sections(link)
+                   if any(q.type == "text" and not q.shown_when for q in s.questions))
+    question = next(q for q in section.questions if q.type == "text" and not q.shown_when)
+    box = f"#{field_name(question.id)}"
+
+    def tab(**options: Any) -> Any:
+        context = browser.new_context(**DESKTOP, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = page_problems.watch(context.new_page())
+        page.goto(section.url)
+        return page
+
+    stale, stale_no_js = tab(), tab(java_script_enabled=False)  # opened first
+    fresh = tab()
+    fresh.locator(box).fill("訂正した回答")
+    fresh.get_by_role("button", name="保存して次へ").click()
+    expect(fresh).not_to_have_url(section.url)
+    assert _stored_answer(server, link, question.id) == "訂正した回答"
+
+    # The autosave (leaving the field) is refused for that question, with the message beside it.
+    stale.locator(box).fill("古いタブで入力")
+    stale.locator(box).press("Tab")
+    group = stale.locator(f"#{field_name(question.id)}-group")
+    expect(group).to_contain_text("別の画面（タブ）")
+    expect(group).to_contain_text("「訂正した回答」")
+    expect(stale.locator("[data-autosave-status]")).to_contain_text("別の画面で新しい回答が保存されている設問があります")
+    expect(stale.locator(box)).to_have_value("古いタブで入力")
+    assert _stored_answer(server, link, question.id) == "訂正した回答"
+
+    # Pressing 「保存して次へ」 there, and in the tab without JavaScript: the page comes back with the
+    # error summary, the saved answer named and what was typed kept.
+    for page, typed in ((stale, None), (stale_no_js, "スクリプトなしで入力")):
+        if typed:
+            page.locator(box).fill(typed)
+        page.get_by_role("button", name="保存して次へ").click()
+        expect(page.locator(".error-summary")).to_contain_text("入力内容に問題があります")
+        expect(page.locator(f"#{field_name(question.id)}-group")).to_contain_text("「訂正した回答」")
+        expect(page.locator(box)).to_have_value(typed or "古いタブで入力")
+        assert _stored_answer(server, link, question.id) == "訂正した回答", "tab 1's correction is kept"
+    page_problems.check()
