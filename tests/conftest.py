@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -75,8 +76,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "vendorrisk.db"
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """An empty PostgreSQL database of its own (its URL), dropped afterwards."""
     if not PG_AVAILABLE:
         pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432")
     name = f"vendorrisk_test_{secrets.token_hex(4)}"
@@ -84,7 +86,13 @@ def pg_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = re.sub(r"/[^/]*$", f"/{name}", PG_ADMIN_DSN)
-    yield url
+    try:
+        yield url
+    finally:
+        _drop_pg_database(admin, name)
+
+
+def _drop_pg_database(admin: Any, name: str) -> None:
     with admin.connect() as conn:
         conn.execute(
             text(
@@ -94,6 +102,12 @@ def pg_url() -> Iterator[str]:
         )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with fresh_pg_database() as url:
+        yield url
 
 
 _PG_MIGRATED: set[str] = set()

@@ -136,7 +136,7 @@ def test_recording_that_an_annex_was_signed(app, client, seed, login, approved):
     client.post("/logout")
     login(seed.users["procurement"])
     staff_page = client.get(f"/staff/engagements/{approved}").get_data(as_text=True)
-    assert "締結済み</strong>：第1版を2026-11-30に締結" in staff_page
+    assert "締結済み</strong>：第1版を令和8年11月30日（月）に締結" in staff_page
     assert "/signed-scan" not in staff_page  # the scan is legal's to open
     client.post("/logout")
     login(seed.users["legal"])

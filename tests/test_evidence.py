@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from helpers import form_data_for, portal_sections
 from sqlalchemy import select
@@ -57,3 +58,37 @@ def test_evidence_upload_and_reviewer_download(app, client, seed, login, invite)
     assert login_other.get(f"/staff/evidence/{ev_id}").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).filter_by(action="evidence.download")) is not None
+
+
+def test_a_stale_tab_uploading_the_same_question_keeps_the_newer_file(app, client, invite):
+    """Tab 2 (opened before tab 1 uploaded) uploads to the same file question: refused as stale with
+    the message, and the answer still names tab 1's file, whose row and file are both there."""
+    from pathlib import Path
+
+    from test_save_versions import bases_of
+
+    token = invite()
+    qid, sid, questions, fq = _file_question(app, token)
+    url = f"/r/{token}/s/{qid}/{sid}"
+    tab1, tab2 = app.test_client(), app.test_client()
+    page1, page2 = tab1.get(url).get_data(as_text=True), tab2.get(url).get_data(as_text=True)
+    zero, first, second = (HTML(string=f"<p>{n}</p>").write_pdf() for n in ("最初", "一つ目", "二つ目"))
+
+    def upload(tab: Any, page: str, pdf: bytes) -> Any:
+        data = {**form_data_for(questions), **bases_of(page), field_name(fq.id): (io.BytesIO(pdf), "証跡.pdf")}
+        return tab.post(url, data=data, content_type="multipart/form-data")
+
+    assert upload(tab1, page1, zero).status_code == 302
+    assert upload(tab1, tab1.get(url).get_data(as_text=True), first).status_code == 302  # replaces its file
+    r = upload(tab2, page2, second)
+    assert r.status_code == 200 and "別の画面（タブ）" in r.get_data(as_text=True)
+    with app.app_context():
+        from vendorrisk.models import Answer
+
+        answer = db.session.scalar(select(Answer).filter_by(question_id=fq.id))
+        rows = db.session.scalars(select(Evidence)).all()
+        assert [e.id for e in rows] == [answer.value["evidence_id"]], "one row: the one the answer names"
+        kept = Path(app.config["UPLOAD_DIR"]) / rows[0].stored_name
+        assert kept.read_bytes() == first
+        assert sorted(p.name for p in Path(app.config["UPLOAD_DIR"]).iterdir()) == [rows[0].stored_name]
+        db.session.remove()

@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy as email_policy
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from conftest import BASE_CONFIG, TEST_PASSWORD, seed_data
 
 from vendorrisk import create_app
 from vendorrisk.extensions import db
+from vendorrisk.migrate import upgrade
 from vendorrisk.serving import install_render_lock
 
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "vendorrisk" / "gunicorn_conf.py"
@@ -43,6 +44,8 @@ class Served:
     log: Path
     process: subprocess.Popen[bytes]
     log_file: Any
+    env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None
 
 
 def _free_port() -> int:
@@ -75,23 +78,38 @@ def _get(url: str, headers: dict[str, str] | None = None, timeout: float = GENER
     return _read(lambda: urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout))
 
 
-def _start(tmp: Path, sqlite_template: Path, password_hash: str, **env: str) -> Served:
+def _start(tmp: Path, sqlite_template: Path, password_hash: str, *, database_url: str | None = None,
+           **env: str) -> Served:
+    """A seeded instance served by gunicorn: its own SQLite file from the template, or the (empty)
+    PostgreSQL database at `database_url`, migrated and seeded here."""
     instance = tmp / "instance"
     instance.mkdir(parents=True)
-    shutil.copy(sqlite_template, instance / "vendorrisk.db")
     (instance / "config.py").write_text('SECRET_KEY = "serving-test-secret"\n', encoding="utf-8")
-    seeding = create_app({k: v for k, v in BASE_CONFIG.items() if k != "BASE_URL"}, instance_path=instance)
+    config = {k: v for k, v in BASE_CONFIG.items() if k != "BASE_URL"}
+    if database_url:
+        config["DATABASE_URL"] = database_url
+        env = {**env, "DATABASE_URL": database_url}
+    else:
+        shutil.copy(sqlite_template, instance / "vendorrisk.db")
+    seeding = create_app(config, instance_path=instance)
+    if database_url:
+        upgrade(seeding)
     seed = seed_data(seeding, password_hash)
     with seeding.app_context():
         db.engine.dispose()
+    # Each server counts its rate limits under its own prefix: Redis outlives test runs, and a
+    # budget spent by an earlier server (or an earlier run) must not refuse this one's requests.
+    env = {"VENDORRISK_WORKERS": "1", "VENDORRISK_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}", **env}
+    return _serve(tmp, instance, seed, env, database_url)
+
+
+def _serve(tmp: Path, instance: Path, seed: Any, env: dict[str, str], database_url: str | None = None,
+           log_name: str = "gunicorn.log") -> Served:
     port = _free_port()
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith(("VENDORRISK_", "GUNICORN_")) and k != "DATABASE_URL"}
-    # Each server counts its rate limits under its own prefix: Redis outlives test runs, and a
-    # budget spent by an earlier server (or an earlier run) must not refuse this one's requests.
-    environ.update({"VENDORRISK_INSTANCE": str(instance), "VENDORRISK_WORKERS": "1",
-                    "VENDORRISK_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}", **env})
-    log = tmp / "gunicorn.log"
+    environ.update({"VENDORRISK_INSTANCE": str(instance), **env})
+    log = tmp / log_name
     log_file = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
@@ -99,7 +117,8 @@ def _start(tmp: Path, sqlite_template: Path, password_hash: str, **env: str) -> 
         env=environ, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    served = Served(url=url, port=port, instance=instance, seed=seed, log=log, process=process, log_file=log_file)
+    served = Served(url=url, port=port, instance=instance, seed=seed, log=log, process=process, log_file=log_file,
+                    env=env, database_url=database_url)
     for _ in range(240):  # up to ~60 s on a busy machine (boot + renderer warm-up)
         try:
             if process.poll() is not None:
@@ -111,6 +130,12 @@ def _start(tmp: Path, sqlite_template: Path, password_hash: str, **env: str) -> 
         threading.Event().wait(0.25)
     _stop(served)
     raise AssertionError("gunicorn did not start:\n" + log.read_text()[-3000:])
+
+
+def _restart(served: Served, log_name: str, **env: str) -> Served:
+    """The same instance (and database) served again by a new gunicorn, with `env` added."""
+    return _serve(served.log.parent, served.instance, served.seed, {**served.env, **env}, served.database_url,
+                  log_name=log_name)
 
 
 def _stop(served: Served) -> None:

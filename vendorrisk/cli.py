@@ -31,6 +31,7 @@ questionnaires_cli = AppGroup("questionnaires", help="質問票の定義")
 questionnaires_cli.add_command(schema_command)
 org_cli = AppGroup("org", help="団体（基本方針の取り込み）")
 users_cli = AppGroup("users", help="職員の利用者")
+evidence_cli = AppGroup("evidence", help="証跡ファイル")
 
 
 @policy_cli.command("parse", with_appcontext=False)
@@ -112,6 +113,18 @@ def db_revision(message: str) -> None:
     from .migrate import revision
 
     revision(current_app._get_current_object(), message)  # type: ignore[attr-defined]
+
+
+@evidence_cli.command("sweep")
+@click.option("--older-than-minutes", type=click.FloatRange(min=0), default=None,
+              help="これより古いものだけを削除する（分。省略時は EVIDENCE_SWEEP_MINUTES）")
+@with_appcontext
+def evidence_sweep(older_than_minutes: float | None) -> None:
+    """どの回答からも参照されていない証跡ファイル（中断で残った一時ファイルなど）を削除する。"""
+    from .serving import sweep_evidence
+
+    report = sweep_evidence(current_app._get_current_object(), older_than_minutes)  # type: ignore[attr-defined]
+    click.echo(f"removed {len(report.removed)} file(s); kept {report.kept_young} too recent to tell")
 
 
 @click.command("demo")
@@ -246,7 +259,7 @@ def check_pdf() -> None:
 def register_cli(app: Flask) -> None:
     """Commands that also show under `flask --app vendorrisk`."""
     for group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
-                  jobs_cli, reminders_cli):
+                  jobs_cli, reminders_cli, evidence_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     app.cli.add_command(backup_command)
@@ -265,7 +278,7 @@ main = FlaskGroup(
     help="vendorrisk — 委託事業者・外部サービスの情報セキュリティ確認",
 )
 for _group in (policy_cli, db_cli, engagements_cli, annex_cli, questionnaires_cli, org_cli, users_cli, audit_cli,
-               jobs_cli, reminders_cli):
+               jobs_cli, reminders_cli, evidence_cli):
     main.add_command(_group)
 main.add_command(demo_command)
 main.add_command(check_pdf)

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # The invitation deadline when neither the officer nor the organisation's settings choose one: 開庁日.
     "INVITATION_DAYS": 10,
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+    # Evidence files no row names (left by a crash) are removed at server start and by
+    # `vendorrisk evidence sweep` once older than this (a younger one may be a save under way).
+    "EVIDENCE_SWEEP_MINUTES": 10,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",

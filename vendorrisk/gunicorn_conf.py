@@ -84,6 +84,20 @@ def when_ready(server: Any) -> None:
     warning = base_url_warning(app.config)
     if warning:
         server.log.warning("vendorrisk: %s", warning)
+    _sweep_evidence(server, app)
+
+
+def _sweep_evidence(server: Any, app: Any) -> None:
+    """Files a crash (a killed worker, a power loss) left without their row go before anyone is served."""
+    from vendorrisk.serving import sweep_evidence
+
+    try:
+        report = sweep_evidence(app)
+    except Exception:  # an unmigrated database must not stop the server; /healthz reports it
+        logging.getLogger("vendorrisk").exception("evidence sweep failed")
+        return
+    server.log.info("vendorrisk: evidence sweep removed %d file(s) no row names (%d too recent to tell)",
+                    len(report.removed), report.kept_young)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -143,6 +143,20 @@ def init_app(app: Flask) -> None:
 
 # -- gunicorn workers: one render at a time per process, bounded in time ------------------------------
 
+def sweep_evidence(app: Flask, older_than_minutes: float | None = None) -> Any:
+    """Remove evidence files a crash left without their row (services.evidence.sweep_orphans), once
+    they are older than EVIDENCE_SWEEP_MINUTES; run when gunicorn starts and by `vendorrisk evidence sweep`."""
+    from .extensions import db
+    from .services.evidence import sweep_orphans
+
+    minutes = app.config["EVIDENCE_SWEEP_MINUTES"] if older_than_minutes is None else older_than_minutes
+    with app.app_context():
+        try:
+            return sweep_orphans(app.config["UPLOAD_DIR"], older_than=float(minutes) * 60)
+        finally:
+            db.session.remove()
+
+
 def _render_timed_out(seconds: float) -> None:
     log.error("特記事項の作成が %s 秒を超えたため、このワーカーを再起動します（pid %s）。", seconds, os.getpid())
     logging.shutdown()

@@ -218,6 +218,9 @@ def _posted_bases(page: SectionPage) -> dict[str, AnswerBase]:
 CSRF_LOST = ("画面を開いてから時間がたったため、入力内容はまだ保存されていません。入力内容はこの画面に残しています。"
              "確認して、もう一度「保存して次へ」を押してください。")
 SAVED_HERE = "回答を保存しました。"
+# A save that lost the race with the submit (the submitted answers are those saved before it).
+SUBMITTED_NOT_SAVED = ("回答は提出済みのため、この画面で入力した内容は保存していません。"
+                       "内容の変更が必要な場合は、依頼元の担当者にご連絡ください。")
 
 
 def _csrf_refused() -> bool:
@@ -237,7 +240,10 @@ def section(qid: str, section_id: str) -> Any:
     inv: Invitation = g.invitation
     assert inv.response is not None
     if inv.response.state != "draft":
-        flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
+        if request.method == "POST":
+            flash(SUBMITTED_NOT_SAVED, "error")
+        else:
+            flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
         return redirect(url_for("portal.start"))
     page = SectionPage.find(inv, qid, section_id)
     if request.method == "POST" and _csrf_refused():
@@ -256,8 +262,8 @@ def section(qid: str, section_id: str) -> Any:
             has_errors, bases = _save_section(page, form)
     except answers.Busy as busy:  # nothing saved: the page comes back with what was typed
         return page.render(form, bases=_posted_bases(page), notice=str(busy)), 503
-    if refusal:
-        flash(refusal.message, "error")
+    if refusal:  # submitted while this save waited for the response lock
+        flash(SUBMITTED_NOT_SAVED, "error")
         return redirect(url_for("portal.start"))
     if has_errors:
         keep_changes()  # the valid answers are saved; the page shows what failed and why
@@ -331,6 +337,9 @@ def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerB
         page.invitation, values, base=posted, completed_section=page.key,
         section_done=wants_done and not has_errors, section_questions=page.questions,
     )
+    assert page.invitation.response is not None
+    uploaded = [q.id for q in page.questions if q.type == "file" and q.id in values]
+    evidence.keep_answered(page.invitation.response, uploaded, current_app.config["UPLOAD_DIR"])
     for question in page.questions:
         conflict = result.conflicts.get(question.id)
         if conflict is not None:
