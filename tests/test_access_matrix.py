@@ -64,6 +64,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=200)},
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
     "staff.revoke": {"POST": staff(PROCUREMENT, ok=302)},
+    "staff.record_check": {"POST": staff(PROCUREMENT, ok=400)},  # an empty form: no answer chosen
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
@@ -81,6 +82,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "admin.edit_article": {"GET": staff(ADMIN, other=200), "POST": staff(ADMIN, ok=302, other=302)},
     "admin.reset_article": {"POST": staff(ADMIN, ok=302, other=302)},
     "admin.thresholds": {"POST": staff(ADMIN, ok=400, other=400)},
+    "admin.guideline_edition": {"POST": staff(ADMIN, ok=302, other=302)},  # blank: back to the default edition
     "admin.upload_policy": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_officer": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_user": {"POST": staff(ADMIN, ok=400, other=400)},
@@ -160,6 +162,9 @@ def world(app, seed):
             "policy_admin.accept": {"edition_id": editions[1].id},
             "policy_admin.discard": {"edition_id": editions[2].id},
             "staff.invite": {"engagement_id": cloud.id},
+            # the social-media bank asks the municipality whether it lists its official accounts
+            "staff.record_check": {"engagement_id": social.id},
+            "question_id": "sns.procedure.official_list",
             "run_id": run.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",

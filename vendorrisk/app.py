@@ -150,6 +150,7 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from .domain.questionnaire.guideline import cite
     from .domain.wareki import format_wareki
 
     def jst(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -171,4 +172,5 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["cite_guideline"] = cite
     app.jinja_env.filters["wareki"] = wareki

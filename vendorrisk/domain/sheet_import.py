@@ -102,10 +102,10 @@ DEFAULT_GUIDELINE = {
     "outsourcing.contract": "対策基準 8.1(2) 契約項目",
     "outsourcing.verify": "対策基準 8.1(3) 確認・措置等",
     "outsourcing.measures": "対策基準 8.1(3) 確認・措置等",
-    "cloud.rules": "対策基準 8.2 外部サービスの利用",
-    "social.procedure": "対策基準 8.4 ソーシャルメディアサービスの利用（運用手順）",
-    "social.content": "対策基準 8.4 ソーシャルメディアサービスの利用（発信できる情報）",
-    "social.owner": "対策基準 8.4 ソーシャルメディアサービスの利用（アカウントごとの責任者）",
+    "cloud.rules": "対策基準 8.3 外部サービスの利用",
+    "social.procedure": "対策基準 8.5 ソーシャルメディアサービスの利用（運用手順）",
+    "social.content": "対策基準 8.5 ソーシャルメディアサービスの利用（発信できる情報）",
+    "social.owner": "対策基準 8.5 ソーシャルメディアサービスの利用（アカウントごとの責任者）",
 }
 KIND_OF_KEY = {"outsourcing": "outsourcing", "cloud": "cloud", "social": "social_media"}
 

@@ -18,6 +18,7 @@ from .auth import roles_required
 from .forms import (
     ArticleOverrideForm,
     EmptyForm,
+    GuidelineEditionForm,
     OfficerForm,
     PolicyUploadForm,
     ThresholdsForm,
@@ -47,6 +48,8 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
+        edition_form=forms.get("edition_form") or GuidelineEditionForm(
+            formdata=None, data={"edition": organisation_settings.guideline_edition(org)}),
         form_has_errors=status != 200,
     )
     return page, status
@@ -120,6 +123,24 @@ def thresholds() -> Any:
     organisation_settings.save_thresholds(current_user.organisation, form.thresholds(), actor=current_user)
     flash("評価の基準点を保存しました。これから提出される回答の評価に使われます。", "success")
     return redirect(url_for("admin.organisation"))
+
+
+@bp.route("/guideline-edition", methods=["POST"])
+@roles_required("admin")
+def guideline_edition() -> Any:
+    """The edition of the national guideline cited wherever a guideline reference is shown."""
+    form = GuidelineEditionForm()
+    if form.validate_on_submit():
+        with refusable(organisation_settings.SettingRefused) as refusal:
+            organisation_settings.save_guideline_edition(current_user.organisation, form.edition.data or "",
+                                                         actor=current_user)
+        if not refusal:
+            flash("ガイドラインの版を保存しました。", "success")
+            return redirect(url_for("admin.organisation"))
+        form.edition.errors = [*form.edition.errors, refusal.message]
+    elif not form.edition.errors:
+        form.form_errors.append("送信内容を確認できませんでした。もう一度送信してください。")
+    return _organisation_page(400, edition_form=form)
 
 
 # What each article's `when` means, for the articles page.

@@ -342,3 +342,13 @@ def build_section_form(
         rows[q.id] = web.rows(stored) + extra_rows.get(q.id, 0)
         data[field_name(q.id)] = web.initial(q, stored)
     return _section_form_class(questions, rows, bilingual, cache_key)(data=data)
+
+
+def build_checklist_form(question: Question, stored: Any, *, posted: bool = False) -> FlaskForm:
+    """A one-question form of the 所管課's internal checklist (the field is named as on the portal,
+    so several forms sit on one page without clashing). Only the form that was posted reads the request."""
+    web = WEB_ANSWER_TYPES[question.type]
+    name = field_name(question.id)
+    cls: type[FlaskForm] = type("ChecklistForm", (FlaskForm,), {name: web.field(question, 1, False)})
+    data = {name: web.initial(question, stored)}
+    return cls(data=data) if posted else cls(formdata=None, data=data)
