@@ -196,3 +196,23 @@ def test_an_edition_set_by_the_admin_is_shown_with_every_citation(app, client, s
     assert DEFAULT_GUIDELINE_EDITION not in trace
     assert "回答する者：本市（所管課）" in trace and "回答する者：委託事業者" in trace
     assert "ガイドライン（令和6年10月版）対策基準 8.5" in _engagement_page(client, eid)
+
+
+def test_one_section_saved_for_engagements_of_different_profiles(app, client, seed, invite, make_engagement):
+    """The same section shows a question to one engagement only (Pマーク: personal data); saving it for
+    both, one after the other in one process, works for both (the form built for one is not reused)."""
+    from helpers import form_data_for, portal_sections
+
+    with app.app_context():
+        from vendorrisk.models import Engagement
+
+        vendor_id = db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")]).vendor_id
+    org = seed.org_ids["tamana-city"]
+    without = make_engagement(org, vendor_id, "outsourcing", reference="PD-0", personal_data=False)
+    with_pd = make_engagement(org, vendor_id, "outsourcing", reference="PD-1", personal_data=True)
+    for eid, has_pmark in ((without, False), (with_pd, True)):
+        token = invite(eid=eid)
+        qid, sid, questions = next(s for s in portal_sections(app, token) if s[1] == "out.select")
+        assert ("out.select.pmark" in {q.id for q in questions}) == has_pmark
+        client.get(f"/r/{token}/s/{qid}/{sid}")
+        assert client.post(f"/r/{token}/s/{qid}/{sid}", data=form_data_for(questions)).status_code == 302

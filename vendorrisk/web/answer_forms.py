@@ -305,7 +305,9 @@ def _section_form_class(questions: list[Question], rows: dict[str, int], bilingu
                         cache_key: Hashable | None) -> type[FlaskForm]:
     key = None
     if cache_key is not None:
-        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]),
+        # The questions are part of the key: one section shows different questions to engagements of
+        # different profiles (personal data, 機密性 ...), and a class missing a field would fail the save.
+        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]), tuple(q.id for q in questions),
                tuple(sorted((qid, n) for qid, n in rows.items() if n != 1)))
         cached = _FORM_CLASSES.get(key)
         if cached is not None:
