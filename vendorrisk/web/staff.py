@@ -16,7 +16,18 @@ from ..domain.scoring import RATING_JA
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, PARTY_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
-from ..services import answers, audit, definitions, engagements, exports, internal_checks, invitations, listing, vendors
+from ..services import (
+    answers,
+    audit,
+    definitions,
+    engagements,
+    exports,
+    internal_checks,
+    invitations,
+    listing,
+    organisation_settings,
+    vendors,
+)
 from ..services.review import decide, latest_assessment
 from .answer_forms import build_checklist_form, field_name
 from .auth import roles_required
@@ -169,9 +180,7 @@ def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None,
 
 
 def _edition() -> str:
-    from ..services.organisation_settings import guideline_edition
-
-    return guideline_edition(current_user.organisation)
+    return organisation_settings.guideline_edition(current_user.organisation)
 
 
 def _checklist_rows(eng: Engagement, posted: tuple[str, Any] | None = None) -> list[dict[str, Any]]:
