@@ -75,6 +75,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "records.restore_engagement": {"POST": staff(PROCUREMENT, ok=302)},
     # 監査記録: admin, the reviewer and legal; procurement sees each engagement's invitation history.
     "records.audit_trail_page": {"GET": staff(("admin", "reviewer", "legal"), other=200)},
+    "staff.record_check": {"POST": staff(PROCUREMENT, ok=400)},  # an empty form: no answer chosen
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
@@ -93,6 +94,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "admin.reset_article": {"POST": staff(ADMIN, ok=302, other=302)},
     "admin.thresholds": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.annex_settings": {"POST": staff(ADMIN, ok=400, other=400)},
+    "admin.guideline_edition": {"POST": staff(ADMIN, ok=302, other=302)},  # blank: back to the default edition
     "admin.upload_policy": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_officer": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_user": {"POST": staff(ADMIN, ok=400, other=400)},
@@ -180,6 +182,9 @@ def world(app, seed):
             "policy_admin.discard": {"edition_id": editions[2].id},
             "staff.invite": {"engagement_id": cloud.id},
             "staff.resend": {"invitation_id": to_resend.id},
+            # the social-media bank asks the municipality whether it lists its official accounts
+            "staff.record_check": {"engagement_id": social.id},
+            "question_id": "sns.procedure.official_list",
             "run_id": run.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",

@@ -70,7 +70,8 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
         "anonymous": ["/login"],
         "procurement": ["/staff/vendors/new", "/staff/engagements/new",
                         f"/staff/engagements/{uninvited}", "/account/password",
-                        f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit"],
+                        f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit",
+                        f"/staff/engagements/{submitted}"],  # with the 所管課's checklist (social media)
         "reviewer": [f"/staff/engagements/{submitted}/review"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/",
                   "/admin/mail/reminder_before"],

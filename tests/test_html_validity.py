@@ -52,6 +52,14 @@ def test_every_page_is_valid_html(app, seed, world, tmp_path):  # noqa: F811
         path = out / f"{endpoint}.html"
         path.write_bytes(response.data)
         written.append(path)
+    # The 所管課's checklist (a social-media engagement) with its forms, and with an error in one of them.
+    social = f"/staff/engagements/{world['staff.record_check']['engagement_id']}"
+    for index, response in enumerate((staff.get(social), staff.post(
+            f"{social}/checklist/sns.procedure.official_list", data={"q_sns__procedure__official_list": "x"}))):
+        assert response.status_code in (200, 400) and "所管課の確認項目" in response.get_data(as_text=True)
+        path = out / f"checklist{index}.html"
+        path.write_bytes(response.data)
+        written.append(path)
     for page in ("/login", "/r/" + "x" * 43 + "/"):  # the login form and the 404 page
         path = out / f"anon{len(written)}.html"
         path.write_bytes(anonymous.get(page).data)

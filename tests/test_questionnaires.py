@@ -743,6 +743,8 @@ def test_an_annex_link_that_is_composed_passes(tmp_path):
     def change(d):
         d.update(kind="cloud", applies_when={"kinds": ["cloud"], "confidentiality_min": 2})
         q0(d).update(type="text", annex_articles=["governing_law"], annex_field="governing_law")
+        for question in d["sections"][0]["questions"]:  # a cloud bank cites the cloud chapter
+            question["guideline"] = "対策基準 8.3(2) 外部サービスの選定"
 
     assert check_all(write(tmp_path, mutate(change)).parent) == []
     q = load_questionnaire(tmp_path / "sample.yaml")

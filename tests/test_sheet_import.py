@@ -188,3 +188,16 @@ def test_sheet_rows_follow_the_same_rules_as_yaml_files(tmp_path):
     _, errors = import_sheet(write_csv(tmp_path / "links.csv", header, ok_rows))
     assert len(errors) == 1 and errors[0].startswith("2行目: links.csv: ext.a.one: annex_articles: ")
     assert "特記事項には入りません" in errors[0]
+
+
+def test_a_party_column_marks_the_municipalitys_own_questions(tmp_path):
+    rows = [row + [party] for row, party in zip(ROWS, ["", "所管課", "事業者", ""], strict=True)]
+    path = write_csv(tmp_path / "extra-checks.csv", [*JA_HEADER, "回答者"], rows)
+    definition, errors = import_sheet(path)
+    assert errors == []
+    q = parse_definition(definition, "x")
+    assert [x.id for x in q.internal_checklist({"kinds": ["outsourcing"]})] == ["ext.contract.site"]
+    assert "ext.contract.site" not in {x.id for x in q.applicable({"kinds": ["outsourcing"]})}
+    bad = write_csv(tmp_path / "bad.csv", [*JA_HEADER, "回答者"], [ROWS[1] + ["委託先の社長"]])
+    _definition, errors = import_sheet(bad)
+    assert any("「回答者」" in e and "委託先の社長" in e for e in errors), errors

@@ -165,6 +165,7 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from .domain.questionnaire.guideline import cite
     from .domain.wareki import date_time, long_date
 
     def localize(text: str, organisation: Any) -> str:
@@ -174,3 +175,4 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["cite_guideline"] = cite

@@ -489,6 +489,26 @@ class Assessment(Model):
         self.decided_at = utcnow()
 
 
+class InternalCheck(Model):
+    """The municipality's answer to one of its own questions (``party: municipality``) for an
+    engagement: the 所管課's internal checklist, never shown on the contractor's link."""
+
+    __tablename__ = "internal_checks"
+    __table_args__ = (UniqueConstraint("engagement_id", "question_id", name="engagement_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(120))
+    # What was asked and of which bank version, as it read when answered (banks change).
+    question_text: Mapped[str] = mapped_column(Text)
+    questionnaire_version: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    answered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    answered_by: Mapped[User] = relationship()
+
+
 class Annex(Model):
     """An issued 情報セキュリティ特記事項: immutable bytes with their sha256 and source snapshot."""
 

@@ -20,7 +20,8 @@ derives_from    根拠                                   obligation key, e.g. ou
 
 Optional columns: question_en (設問（英語）), help (補足), help_en, required (回答必須),
 na_allowed (該当なし可), guideline (ガイドライン), annex_articles (特記事項), finding (指摘),
-remediation (改善策), deadline_days (期限日数), section_title (セクション名).
+remediation (改善策), deadline_days (期限日数), section_title (セクション名), party (回答者:
+事業者 or 所管課; blank = the contractor).
 
 An .xlsx may carry a sheet named ``meta`` (or ``定義情報``) with key / value rows: id, kind,
 title, title_en, description.  Otherwise they come from the keyword arguments or are guessed
@@ -76,6 +77,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "remediation": ("remediation", "改善策", "是正策"),
     "deadline_days": ("deadline_days", "期限日数", "期限"),
     "section_title": ("section_title", "セクション名", "区分名"),
+    "party": ("party", "回答者", "回答する者"),
 }
 REQUIRED_COLUMNS = ("id", "section", "question", "type", "options", "weight", "must_pass", "derives_from")
 COLUMN_JA = {
@@ -83,7 +85,13 @@ COLUMN_JA = {
     "weight": "重み", "must_pass": "必須合格", "derives_from": "根拠", "question_en": "設問（英語）",
     "help": "補足", "help_en": "補足（英語）", "required": "回答必須", "na_allowed": "該当なし可",
     "guideline": "ガイドライン", "annex_articles": "特記事項", "finding": "指摘", "remediation": "改善策",
-    "deadline_days": "期限日数", "section_title": "セクション名",
+    "deadline_days": "期限日数", "section_title": "セクション名", "party": "回答者",
+}
+#: Who answers, as a sheet writes it (blank: the contractor).
+PARTY_ALIASES = {
+    "contractor": "contractor", "事業者": "contractor", "委託事業者": "contractor", "受託者": "contractor",
+    "municipality": "municipality", "本市": "municipality", "所管課": "municipality", "団体": "municipality",
+    "本団体": "municipality", "市": "municipality", "町": "municipality", "村": "municipality",
 }
 TYPE_ALIASES = {
     "yesno": "yesno", "はい・いいえ": "yesno", "はい/いいえ": "yesno", "はいいいえ": "yesno", "可否": "yesno",
@@ -102,10 +110,10 @@ DEFAULT_GUIDELINE = {
     "outsourcing.contract": "対策基準 8.1(2) 契約項目",
     "outsourcing.verify": "対策基準 8.1(3) 確認・措置等",
     "outsourcing.measures": "対策基準 8.1(3) 確認・措置等",
-    "cloud.rules": "対策基準 8.2 外部サービスの利用",
-    "social.procedure": "対策基準 8.4 ソーシャルメディアサービスの利用（運用手順）",
-    "social.content": "対策基準 8.4 ソーシャルメディアサービスの利用（発信できる情報）",
-    "social.owner": "対策基準 8.4 ソーシャルメディアサービスの利用（アカウントごとの責任者）",
+    "cloud.rules": "対策基準 8.3 外部サービスの利用",
+    "social.procedure": "対策基準 8.5 ソーシャルメディアサービスの利用（運用手順）",
+    "social.content": "対策基準 8.5 ソーシャルメディアサービスの利用（発信できる情報）",
+    "social.owner": "対策基準 8.5 ソーシャルメディアサービスの利用（アカウントごとの責任者）",
 }
 KIND_OF_KEY = {"outsourcing": "outsourcing", "cloud": "cloud", "social": "social_media"}
 
@@ -300,7 +308,7 @@ FIELD_COLUMN = {
     "id": "id", "text": "question", "type": "type", "options": "options", "weight": "weight",
     "must_pass": "must_pass", "required": "required", "na_allowed": "na_allowed", "derives_from": "derives_from",
     "guideline": "guideline", "annex_articles": "annex_articles", "finding": "finding",
-    "remediation": "remediation", "deadline_days": "deadline_days", "help": "help",
+    "remediation": "remediation", "deadline_days": "deadline_days", "help": "help", "party": "party",
 }
 _YES_NO = "「はい」か「いいえ」（○／×）で入力してください（入力値：{value}）。"
 #: The schema's refusal of a cell, in the words of the spreadsheet.
@@ -315,6 +323,7 @@ COLUMN_MESSAGES = {
     "deadline_days": "0から3650までの整数（日数）を入力してください（入力値：{value}）。",
     "options": "選択肢を2つ以上入力してください（例：yes:はい:1; no:いいえ:0）。",
     "annex_articles": "「{value}」に特記事項の条項にないキーがあります。",
+    "party": "「{value}」は回答者として使えません（事業者 または 所管課）。",
 }
 _OPTION_MESSAGES = {
     "value": "選択肢の値「{value}」は使えません（半角英数字と _ . - のみ）。",
@@ -388,6 +397,9 @@ def _question_of(row: _Row) -> dict[str, Any]:
         if row.get(col):
             q[col] = {"ja": row.get(col)}
     q["deadline_days"] = _number(row.get("deadline_days"), int) if row.get("deadline_days") else 30
+    if row.get("party"):
+        cell = unicodedata.normalize("NFKC", row.get("party")).strip().lower()
+        q["party"] = PARTY_ALIASES.get(cell, row.get("party"))
     return q
 
 

@@ -29,6 +29,32 @@ ANNEX_KIND_PHRASES: dict[str, str] = {
     "social_media": f"{KIND_LABELS['social_media']}の運用",
 }
 
+# --- who answers a question ---------------------------------------------------------------------
+#: ``contractor``: asked through the contractor's link; ``municipality``: the municipality's own duty
+#: (its website, its review of terms, its choice of account owners), an internal checklist the 所管課
+#: completes on the engagement page.
+PARTIES: tuple[str, ...] = ("contractor", "municipality")
+PARTY_LABELS: dict[str, str] = {"contractor": "委託事業者", "municipality": "本市（所管課）"}
+
+# --- the national guideline (総務省「地方公共団体における情報セキュリティポリシーに関するガイドライン」) ---
+#: The chapters of the 対策基準 part, in the current order, with their titles.
+GUIDELINE_CHAPTERS: dict[str, str] = {
+    "8.1": "業務委託",
+    "8.2": "情報システムに関する業務委託",
+    "8.3": "外部サービス（機密性2以上の情報を取り扱う場合）",
+    "8.4": "外部サービス（機密性2以上の情報を取り扱わない場合）",
+    "8.5": "ソーシャルメディアサービス",
+}
+#: The chapters a bank of each kind may cite.
+GUIDELINE_CHAPTERS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "outsourcing": ("8.1", "8.2"),
+    "cloud": ("8.3", "8.4"),
+    "social_media": ("8.5",),
+}
+#: The edition cited when an organisation has not set its own (団体設定).
+DEFAULT_GUIDELINE_EDITION = "令和7年3月版"
+GUIDELINE_EDITION_MAX = 40
+
 # --- staff roles ------------------------------------------------------------------------------
 ROLES: tuple[str, ...] = ("admin", "procurement", "reviewer", "legal")
 ROLE_LABELS: dict[str, str] = {

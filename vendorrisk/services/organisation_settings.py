@@ -1,6 +1,7 @@
 """An organisation's own settings: rating thresholds, how its annexes are written (甲's address and
 head, heading and digit style, the document for a low-sensitivity cloud service), changes to the annex
-articles, the 開庁日 calendar and reminder days, the contact that signs its mails, and its mail templates."""
+articles, the 開庁日 calendar and reminder days, the contact that signs its mails, its mail templates,
+and the edition of the national guideline its questionnaires cite."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..domain.annex import CLOUD_LOW_DOCUMENTS, DIGIT_STYLES, HEADING_STYLES, ch
 from ..domain.business_days import OfficeCalendar
 from ..domain.mail_templates import MAIL_KINDS
 from ..domain.mail_templates import check as check_template
+from ..domain.vocabulary import DEFAULT_GUIDELINE_EDITION, GUIDELINE_EDITION_MAX
 from ..models import Organisation
 from . import audit
 
@@ -61,6 +63,33 @@ def save_annex_settings(org: Organisation, values: dict[str, str], *, actor: aud
     after = annex_settings(org)
     audit.record("organisation.annex_settings", "organisation", org.id, organisation_id=org.id, actor=actor,
                  data={k: after[k] for k in after if after[k] != before[k]})
+
+
+class SettingRefused(Exception):
+    """A setting cannot be saved; the message is Japanese and safe to show."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def guideline_edition(org: Organisation) -> str:
+    """The edition of the guideline cited beside every guideline reference (「令和7年3月版」)."""
+    return str((org.settings or {}).get("guideline_edition") or DEFAULT_GUIDELINE_EDITION)
+
+
+def save_guideline_edition(org: Organisation, edition: str, *, actor: audit.Actor) -> None:
+    """Set the edition the organisation follows; blank goes back to the default."""
+    edition = " ".join((edition or "").split())
+    if len(edition) > GUIDELINE_EDITION_MAX:
+        raise SettingRefused(f"版は{GUIDELINE_EDITION_MAX}文字以内で入力してください。")
+    previous = guideline_edition(org)
+    if edition and edition != DEFAULT_GUIDELINE_EDITION:
+        org.settings["guideline_edition"] = edition
+    else:
+        org.settings.pop("guideline_edition", None)
+    audit.record("organisation.guideline_edition", "organisation", org.id, organisation_id=org.id, actor=actor,
+                 data={"edition": guideline_edition(org), "previous": previous})
 
 
 def article_overrides(org: Organisation) -> dict[str, Any]:

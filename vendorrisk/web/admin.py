@@ -21,6 +21,7 @@ from .forms import (
     ArticleOverrideForm,
     DeadlineSettingsForm,
     EmptyForm,
+    GuidelineEditionForm,
     OfficerForm,
     PolicyUploadForm,
     ThresholdsForm,
@@ -67,6 +68,8 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
         annex_settings_form=forms.get("annex_settings_form") or _annex_settings_form(),
         deadlines_form=forms.get("deadlines_form") or _deadlines_form(),
+        edition_form=forms.get("edition_form") or GuidelineEditionForm(
+            formdata=None, data={"edition": organisation_settings.guideline_edition(org)}),
         form_has_errors=status != 200,
     )
     return page, status
@@ -166,6 +169,24 @@ def deadlines() -> Any:
     organisation_settings.save_deadlines(current_user.organisation, settings, info, actor=current_user)
     flash("回答期限とお知らせ・連絡先の設定を保存しました。", "success")
     return redirect(url_for("admin.organisation"))
+
+
+@bp.route("/guideline-edition", methods=["POST"])
+@roles_required("admin")
+def guideline_edition() -> Any:
+    """The edition of the national guideline cited wherever a guideline reference is shown."""
+    form = GuidelineEditionForm()
+    if form.validate_on_submit():
+        with refusable(organisation_settings.SettingRefused) as refusal:
+            organisation_settings.save_guideline_edition(current_user.organisation, form.edition.data or "",
+                                                         actor=current_user)
+        if not refusal:
+            flash("ガイドラインの版を保存しました。", "success")
+            return redirect(url_for("admin.organisation"))
+        form.edition.errors = [*form.edition.errors, refusal.message]
+    elif not form.edition.errors:
+        form.form_errors.append("送信内容を確認できませんでした。もう一度送信してください。")
+    return _organisation_page(400, edition_form=form)
 
 
 # What each article's `when` means, for the articles page.

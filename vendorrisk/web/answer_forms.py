@@ -305,7 +305,9 @@ def _section_form_class(questions: list[Question], rows: dict[str, int], bilingu
                         cache_key: Hashable | None) -> type[FlaskForm]:
     key = None
     if cache_key is not None:
-        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]),
+        # The questions are part of the key: one section shows different questions to engagements of
+        # different profiles (personal data, 機密性 ...), and a class missing a field would fail the save.
+        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]), tuple(q.id for q in questions),
                tuple(sorted((qid, n) for qid, n in rows.items() if n != 1)))
         cached = _FORM_CLASSES.get(key)
         if cached is not None:
@@ -342,3 +344,13 @@ def build_section_form(
         rows[q.id] = web.rows(stored) + extra_rows.get(q.id, 0)
         data[field_name(q.id)] = web.initial(q, stored)
     return _section_form_class(questions, rows, bilingual, cache_key)(data=data)
+
+
+def build_checklist_form(question: Question, stored: Any, *, posted: bool = False) -> FlaskForm:
+    """A one-question form of the 所管課's internal checklist (the field is named as on the portal,
+    so several forms sit on one page without clashing). Only the form that was posted reads the request."""
+    web = WEB_ANSWER_TYPES[question.type]
+    name = field_name(question.id)
+    cls: type[FlaskForm] = type("ChecklistForm", (FlaskForm,), {name: web.field(question, 1, False)})
+    data = {name: web.initial(question, stored)}
+    return cls(data=data) if posted else cls(formdata=None, data=data)

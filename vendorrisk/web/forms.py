@@ -35,7 +35,14 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..domain import corporate_number
-from ..domain.vocabulary import KIND_LABELS, RISK_LABELS, RISK_LEVELS, ROLE_LABELS
+from ..domain.vocabulary import (
+    DEFAULT_GUIDELINE_EDITION,
+    GUIDELINE_EDITION_MAX,
+    KIND_LABELS,
+    RISK_LABELS,
+    RISK_LEVELS,
+    ROLE_LABELS,
+)
 from ..domain.wareki import parse_date
 from ..models import OFFICER_ROLES
 from ..services import engagements, organisations, users, vendors
@@ -549,6 +556,16 @@ class AnnexSettingsForm(FlaskForm):
     def values(self) -> dict[str, str]:
         return {name: self[name].data or "" for name in
                 ("head_title", "head_name", "address", "heading_style", "digit_style", "cloud_low_document")}
+
+
+class GuidelineEditionForm(FlaskForm):
+    edition = StringField(
+        "ガイドラインの版",
+        filters=[strip],
+        validators=[Length(max=GUIDELINE_EDITION_MAX,
+                           message=f"版は{GUIDELINE_EDITION_MAX}文字以内で入力してください。")],
+        description=f"例：{DEFAULT_GUIDELINE_EDITION}。空欄にすると「{DEFAULT_GUIDELINE_EDITION}」になります。",
+    )
 
 
 class ThresholdsForm(FlaskForm):

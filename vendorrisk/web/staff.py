@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.questionnaire import ANSWER_TYPES
 from ..domain.scoring import RATING_JA
-from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
+from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, PARTY_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
 from ..services import (
@@ -23,12 +23,14 @@ from ..services import (
     definitions,
     engagements,
     exports,
+    internal_checks,
     invitations,
     listing,
     organisation_settings,
     vendors,
 )
 from ..services.review import decide, latest_assessment
+from .answer_forms import build_checklist_form, field_name
 from .auth import roles_required
 from .downloads import content_disposition
 from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
@@ -170,7 +172,8 @@ def engagement(engagement_id: int) -> Any:
     return _engagement_page(org_engagement(engagement_id))
 
 
-def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200) -> Any:
+def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200,
+                     checklist_form: tuple[str, Any] | None = None) -> Any:
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
     current = eng.current_invitation()
     default_days = organisation_settings.deadline_settings(eng.organisation).open_days
@@ -182,6 +185,7 @@ def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None,
         history=invitations.invitation_history(eng),
         link_kept=current is not None and shown_link(current) is not None,
         can_audit=current_user.role in AUDIT_ROLES,
+        checklist=_checklist_rows(eng, checklist_form), guideline_edition=_edition(),
     )
     return page, status
 
@@ -214,6 +218,46 @@ def _send(eng: Engagement, recipient_email: str, recipient_name: str, *, due_on:
         return redirect(url_for("staff.invitation_sent", invitation_id=sent.invitation.id))
 
     return RenderAfterCommit(to_result)
+
+
+def _edition() -> str:
+    return organisation_settings.guideline_edition(current_user.organisation)
+
+
+def _checklist_rows(eng: Engagement, posted: tuple[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The 所管課's checklist: each item with its stored answer and, for procurement, its small form
+    (the one just posted, with its errors and what was typed, in place of a blank one)."""
+    editable = current_user.role in ("admin", "procurement")
+    rows = []
+    for item in internal_checks.checklist(eng):
+        form = None
+        if editable:
+            form = posted[1] if posted and posted[0] == item.question.id else build_checklist_form(
+                item.question, item.check.value if item.check else None)
+        rows.append({"item": item, "form": form, "field": form[field_name(item.question.id)] if form else None})
+    return rows
+
+
+@bp.route("/engagements/<int:engagement_id>/checklist/<question_id>", methods=["POST"])
+@roles_required("procurement")
+def record_check(engagement_id: int, question_id: str) -> Any:
+    """The 所管課 answers one of the municipality's own questions (internal checklist, audited)."""
+    eng = org_engagement(engagement_id)
+    item = next((i for i in internal_checks.checklist(eng) if i.question.id == question_id), None)
+    if item is None:
+        abort(404)
+    form = build_checklist_form(item.question, None, posted=True)
+    field = form[field_name(question_id)]
+    if form.validate_on_submit():
+        with refusable(internal_checks.ChecklistRefused) as refusal:
+            internal_checks.record_check(eng, question_id, getattr(field, "answer_value", None), actor=current_user)
+        if not refusal:
+            flash("確認項目の回答を記録しました。", "success")
+            return redirect(url_for("staff.engagement", engagement_id=eng.id, _anchor="checklist"))
+        field.errors = [*field.errors, refusal.message]
+    elif not field.errors:
+        form.form_errors.append("送信内容を確認できませんでした。もう一度送信してください。")
+    return _engagement_page(eng, status=400, checklist_form=(question_id, form))
 
 
 @bp.route("/engagements/<int:engagement_id>/invite", methods=["POST"])
@@ -315,6 +359,7 @@ def review(engagement_id: int) -> Any:
     return render_template(
         "staff/review.html", engagement=eng, assessment=assessment, form=form,
         answers=_answer_rows(invitation), form_has_errors=bool(form.errors or form.form_errors),
+        checklist=internal_checks.checklist(eng), guideline_edition=_edition(),
     )
 
 
@@ -380,7 +425,8 @@ def trace() -> Any:
             "key": key, "label": OBLIGATION_LABELS.get(key, key), "paragraph": paragraph,
             "questions": [by_id[i] for i in ids if i in by_id],
         })
-    return render_template("staff/trace.html", org=org, rows=rows)
+    return render_template("staff/trace.html", org=org, rows=rows, party_labels=PARTY_LABELS,
+                           guideline_edition=_edition())
 
 
 @bp.errorhandler(IntegrityError)

@@ -1,4 +1,5 @@
-"""Checks across questions of a validated definition: ids, ``shown_when`` links, annex links.
+"""Checks across questions of a validated definition: ids, ``shown_when`` links, annex links, and the
+guideline chapters a bank of its kind may cite.
 
 Each check returns ``(where, field, message)`` triples; ``loading`` prefixes the file name.
 """
@@ -9,9 +10,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..annex_articles import ANNEX_FIELDS, ARTICLES
-from ..vocabulary import KIND_LABELS
+from ..vocabulary import GUIDELINE_CHAPTERS, GUIDELINE_CHAPTERS_BY_KIND, KIND_LABELS
 from .answers import ANSWER_TYPES
 from .definition import Question, Section
+from .guideline import parse_guideline
 from .terms import CHOICE_TYPES
 from .visibility import shown_when_target
 
@@ -39,6 +41,8 @@ def _shown_when_target_problem(q: Question, target: Question | None, target_id: 
         return "自分自身は参照できません"
     if target.type not in CHOICE_TYPES:
         return f"'{target.id}' は yesno/single/multi の設問にしてください"
+    if target.party != q.party:
+        return f"'{target.id}' は回答する者（party）が違う設問です。事業者の設問は事業者の回答だけで表示を決めます"
     return None
 
 
@@ -134,3 +138,15 @@ def annex_links(kind: str, file_condition: Mapping[str, Any], sections: tuple[Se
     for s in sections:
         for q in s.questions:
             yield from _question_annex_problems(q, kind, file_condition)
+
+
+def guideline_chapters(kind: str, sections: tuple[Section, ...]) -> Iterator[Problem]:
+    """Each citation names a chapter of the 対策基準 that covers the bank's kind (8.1–8.5, current order)."""
+    allowed = GUIDELINE_CHAPTERS_BY_KIND[kind]
+    names = "、".join(f"{c} {GUIDELINE_CHAPTERS[c]}" for c in allowed)
+    for s in sections:
+        for q in s.questions:
+            ref = parse_guideline(q.guideline)
+            if ref is not None and ref.chapter not in allowed:
+                yield q.id, "guideline", (f"{KIND_LABELS[kind]}の質問票が引用できる章は {names} です"
+                                          f"（{ref.chapter} は {ref.chapter_title} の章です）。")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .guideline import GuidelineRef, parse_guideline
 from .terms import DEFAULT_DEADLINE_DAYS
 
 
@@ -46,6 +47,17 @@ class Question:
     fields: tuple[Question, ...] = ()
     #: The contract fact this question supplies to the annex (``ANNEX_FIELD_KEYS``), or "".
     annex_field: str = ""
+    #: Who answers (``PARTIES``): the contractor through its link, or the municipality's checklist.
+    party: str = "contractor"
+
+    @property
+    def for_contractor(self) -> bool:
+        return self.party == "contractor"
+
+    @property
+    def guideline_ref(self) -> GuidelineRef | None:
+        """The citation as data (chapter, item, topic); the edition is the organisation's setting."""
+        return parse_guideline(self.guideline)
 
     def option(self, value: str) -> Option | None:
         for opt in self.options:
@@ -94,9 +106,14 @@ class Questionnaire:
         return matches(self.applies_when, profile)
 
     def applicable(self, profile: dict) -> list[Question]:
-        """Questions whose ``applies_when`` matches the engagement profile (file-level condition
-        is *not* re-checked here: use :func:`select_for_engagement` for that)."""
-        return [q for q in self.questions() if q.applies(profile)]
+        """The contractor's questions whose ``applies_when`` matches the engagement profile (file-level
+        condition is *not* re-checked here: use :func:`select_for_engagement` for that). These are
+        what the link shows, what is required and what is scored."""
+        return [q for q in self.questions() if q.for_contractor and q.applies(profile)]
+
+    def internal_checklist(self, profile: dict) -> list[Question]:
+        """The municipality's own questions that apply: the 所管課's checklist, never on the link."""
+        return [q for q in self.questions() if not q.for_contractor and q.applies(profile)]
 
 
 # ---------------------------------------------------------------------------------------------

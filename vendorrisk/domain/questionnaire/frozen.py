@@ -69,14 +69,18 @@ class FrozenQuestion(_Frozen):
     fields: list[FrozenQuestion]
     annex_field: str = ""
     obligation: str = ""
+    party: str = "contractor"
 
     @model_serializer(mode="wrap")
     def _without_empty_annex_field(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Definitions frozen before questions declared annex fields (or obligations) keep their hashes.
+        # Definitions frozen before questions declared annex fields (or obligations, or a party other
+        # than the contractor) keep their hashes.
         data = handler(self)
         for late in ("annex_field", "obligation"):
             if not data.get(late):
                 data.pop(late, None)
+        if data.get("party") == "contractor":
+            data.pop("party")
         return data
 
     @classmethod
@@ -90,6 +94,7 @@ class FrozenQuestion(_Frozen):
             annex_articles=list(q.annex_articles), finding=FrozenJapanese(ja=q.finding_ja),
             remediation=FrozenJapanese(ja=q.remediation_ja), deadline_days=q.deadline_days,
             fields=[cls.of(f) for f in q.fields], annex_field=q.annex_field, obligation=q.obligation_ja,
+            party=q.party,
         )
 
     def to_question(self) -> Question:
@@ -104,7 +109,7 @@ class FrozenQuestion(_Frozen):
             annex_articles=tuple(self.annex_articles), finding_ja=self.finding.ja,
             remediation_ja=self.remediation.ja, deadline_days=int(self.deadline_days),
             fields=tuple(f.to_question() for f in self.fields), annex_field=self.annex_field,
-            obligation_ja=self.obligation,
+            obligation_ja=self.obligation, party=self.party,
         )
 
 

@@ -52,6 +52,7 @@ def parse_definition(data: Any, source: str, *, need_en: bool = False) -> Questi
         *checks.duplicate_ids(sections),
         *checks.shown_when_links(sections),
         *checks.annex_links(spec.kind, applies, sections),
+        *checks.guideline_chapters(spec.kind, sections),
     ]
     if problems:
         raise DefinitionError([_line(source, *p) for p in problems])

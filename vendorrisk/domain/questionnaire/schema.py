@@ -26,9 +26,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..vocabulary import PERSON_FIELDS
+from ..vocabulary import PARTIES, PERSON_FIELDS
 from .answers import ANSWER_TYPES
 from .definition import Option, Question, Section
+from .guideline import CITATION_USAGE, parse_guideline
 from .terms import (
     ANNEX_ARTICLE_KEYS,
     ANNEX_FIELD_KEYS,
@@ -52,11 +53,16 @@ GroupFieldTypeKey = Literal[GROUP_FIELD_TYPES]  # type: ignore[valid-type]
 ObligationKey = Literal[OBLIGATION_KEYS]  # type: ignore[valid-type]
 Segment = Literal[NETWORK_SEGMENTS]  # type: ignore[valid-type]
 ArticleKey = Literal[ANNEX_ARTICLE_KEYS]  # type: ignore[valid-type]  # the annex library's keys
+Party = Literal[PARTIES]  # type: ignore[valid-type]
 
 Weight = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Score = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
 Confidentiality = Annotated[int, Field(strict=True, ge=1, le=3)]
 DeadlineDays = Annotated[int, Field(strict=True, ge=0, le=3650)]
+
+
+#: Answer types a municipality question may have (a small form on the engagement page).
+MUNICIPALITY_TYPES = ("yesno", "single", "multi", "text", "date", "number")
 
 
 def rule_error(field: str, message: str) -> PydanticCustomError:
@@ -349,6 +355,8 @@ class QuestionSpec(_QuestionBase):
     shown_when: dict[str, list[str]] | None = None
     derives_from: ObligationKey
     guideline: Annotated[StrictStr, Field(min_length=1)]
+    #: Who answers: the contractor (through its link) or the municipality (the 所管課's checklist).
+    party: Party = "contractor"
     annex_field: Annotated[str, Field(json_schema_extra={"enum": list(ANNEX_FIELD_KEYS)})] = ""
     fields: Annotated[list[GroupFieldSpec], Field(min_length=1)] | None = None
 
@@ -364,6 +372,8 @@ class QuestionSpec(_QuestionBase):
     def _guideline_written(cls, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise rule_error("", "必須です（例：対策基準 8.1(2)）")
+        if parse_guideline(value) is None:
+            raise rule_error("", CITATION_USAGE)
         return value
 
     @field_validator("shown_when", mode="before", json_schema_input_type=ShownWhenInput | None)
@@ -383,7 +393,21 @@ class QuestionSpec(_QuestionBase):
         self._check_options(self.type)
         self._check_fields()
         self._check_must_pass(self.type, self.weight)
+        self._check_party()
         return self
+
+    def _check_party(self) -> None:
+        """The municipality's own duties are a checklist of plain answers: they never bind the
+        contractor (no 必須合格, no contract fact) and depend on no one's answer."""
+        if self.party != "municipality":
+            return
+        if self.type not in MUNICIPALITY_TYPES:
+            types = ", ".join(MUNICIPALITY_TYPES)
+            raise rule_error("party", f"本市（所管課）が答える設問の種別は {types} のいずれかです")
+        if self.must_pass:
+            raise rule_error("must_pass", "本市（所管課）の設問は必須合格にできません（事業者の点数に含めません）")
+        if self.annex_field or self.shown_when:
+            raise rule_error("party", "本市（所管課）が答える設問には annex_field・shown_when を書けません")
 
     def _check_fields(self) -> None:
         if self.type == "group":
@@ -412,6 +436,7 @@ class QuestionSpec(_QuestionBase):
             remediation_ja=self.remediation.ja or "回答内容を確認し、必要な対策を講じたうえで回答を更新してください。",
             fields=fields,
             annex_field=self.annex_field,
+            party=self.party,
             **self._common(section_id),
         )
 
