@@ -47,7 +47,7 @@ def site(backend, tmp_path, request, password_hash) -> dict[str, Any]:
             "engagement_id": eid, "annex_id": db.session.scalar(select(Annex.id)),
             "evidence_id": db.session.scalar(select(Evidence.id)),
             "token": token, "qid": qid, "section_id": sid, "key": "confidentiality", "filename": "app.css",
-            "what": "engagements", "fmt": "csv", "vendor_id": vendor_id, "edition_id": 1,
+            "what": "engagements", "fmt": "csv", "vendor_id": vendor_id, "edition_id": 1, "kind": "invitation",
             "invitation_id": invitation_id,
         }
     values["other_id"] = values["annex_id"]
