@@ -321,10 +321,10 @@ ARTICLES: tuple[dict, ...] = (
         "kinds": ["social_media"],
         "paragraphs": [
             # Reporting and following 甲's instructions are {article.incident}'s.
-            "公式アカウントの乗っ取り若しくはなりすまし又はそのおそれは、{article.incident}に規定する事故とみなす。",
+            "公式アカウントの乗っ取り又はなりすましは、{article.incident}に規定する事故とみなす。",
             {
-                "text": "乙は、前項の事故が生じたときは、{article.incident}の規定によるほか、次に掲げる措置を"
-                "講じなければならない。",
+                "text": "乙は、前項の事故が発生し、又は発生したおそれがあるときは、{article.incident}の規定によるほか、"
+                "次に掲げる措置を講じなければならない。",
                 "items": [
                     "パスワードの変更その他の被害の拡大を防止する措置",
                     "ソーシャルメディアサービスの提供事業者への報告及び復旧の要請",
