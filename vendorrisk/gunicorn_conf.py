@@ -89,6 +89,7 @@ def when_ready(server: Any) -> None:
 
 def _sweep_evidence(server: Any, app: Any) -> None:
     """Files a crash (a killed worker, a power loss) left without their row go before anyone is served."""
+    from vendorrisk.extensions import db
     from vendorrisk.serving import sweep_evidence
 
     try:
@@ -96,6 +97,9 @@ def _sweep_evidence(server: Any, app: Any) -> None:
     except Exception:  # an unmigrated database must not stop the server; /healthz reports it
         logging.getLogger("vendorrisk").exception("evidence sweep failed")
         return
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # no database connection of the arbiter's is carried into the forked workers
     server.log.info("vendorrisk: evidence sweep removed %d file(s) no row names (%d too recent to tell)",
                     len(report.removed), report.kept_young)
 
