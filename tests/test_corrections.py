@@ -203,6 +203,13 @@ def test_archive_then_restore_a_vendor_and_an_engagement(app, client, seed, logi
     actions = [e.action for e in _events(app, "vendor.archive") + _events(app, "vendor.restore")
                + _events(app, "engagement.archive") + _events(app, "engagement.restore")]
     assert actions == ["vendor.archive", "vendor.restore", "engagement.archive", "engagement.restore"]
+    [archived_event] = _events(app, "engagement.archive")
+    assert archived_event.data["changes"]["archived_at"]["before"] is None
+    assert archived_event.data["changes"]["archived_at"]["after"].startswith(str(utcnow().year))
+    client.post("/logout")
+    login(seed.users["admin"])
+    trail = client.get("/staff/audit?action=engagement.restore").get_data(as_text=True).split("<tbody>")[1]
+    assert "案件の復元" in trail and "アーカイブ日時：" in trail and "→ （なし）" in trail
 
 
 def test_an_engagement_with_an_open_invitation_is_not_archived(app, client, seed, login, invite):

@@ -176,6 +176,11 @@ def show_value(name: str, value: Any) -> str:
         return "（なし）"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
+    if name.endswith("_at") and isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
     if name == "kinds" and isinstance(value, list):
         return "、".join(KIND_LABELS.get(str(v), str(v)) for v in value)
     if isinstance(value, list):

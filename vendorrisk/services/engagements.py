@@ -28,7 +28,7 @@ FIELD_LABELS = {
     "network_segment": "ネットワーク", "period_start": "契約期間（開始）", "period_end": "契約期間（終了）",
     "officer_ids": "本団体の責任者", "vendor_id": "委託事業者",
     "name": "事業者名", "corporate_number": "法人番号", "address": "所在地", "representative": "代表者",
-    "contact_email": "連絡先メールアドレス",
+    "contact_email": "連絡先メールアドレス", "archived_at": "アーカイブ日時",
 }
 
 
@@ -140,15 +140,17 @@ def archive_engagement(engagement: Engagement, *, actor: audit.Actor) -> None:
         raise StateError("回答待ちの回答依頼があります。アーカイブする前に回答依頼を取り消してください。")
     engagement.archived_at = utcnow()
     audit.record("engagement.archive", "engagement", engagement.id, organisation_id=engagement.organisation_id,
-                 actor=actor, data={"reference": engagement.reference})
+                 actor=actor, data={"reference": engagement.reference, "changes": audit.changes(
+                     {"archived_at": None}, {"archived_at": engagement.archived_at})})
 
 
 def restore_engagement(engagement: Engagement, *, actor: audit.Actor) -> None:
     if engagement.archived_at is None:
         raise StateError("この案件はアーカイブされていません。")
+    changed = audit.changes({"archived_at": engagement.archived_at}, {"archived_at": None})
     engagement.archived_at = None
     audit.record("engagement.restore", "engagement", engagement.id, organisation_id=engagement.organisation_id,
-                 actor=actor, data={"reference": engagement.reference})
+                 actor=actor, data={"reference": engagement.reference, "changes": changed})
 
 
 def reference_taken(organisation_id: int, reference: str, *, except_id: int | None = None) -> bool:

@@ -42,15 +42,17 @@ def archive_vendor(vendor: Vendor, *, actor: audit.Actor) -> None:
         raise StateError("この事業者はすでにアーカイブされています。")
     vendor.archived_at = utcnow()
     audit.record("vendor.archive", "vendor", vendor.id, organisation_id=vendor.organisation_id, actor=actor,
-                 data={"name": vendor.name})
+                 data={"name": vendor.name, "changes": audit.changes({"archived_at": None},
+                                                                     {"archived_at": vendor.archived_at})})
 
 
 def restore_vendor(vendor: Vendor, *, actor: audit.Actor) -> None:
     if vendor.archived_at is None:
         raise StateError("この事業者はアーカイブされていません。")
+    changed = audit.changes({"archived_at": vendor.archived_at}, {"archived_at": None})
     vendor.archived_at = None
     audit.record("vendor.restore", "vendor", vendor.id, organisation_id=vendor.organisation_id, actor=actor,
-                 data={"name": vendor.name})
+                 data={"name": vendor.name, "changes": changed})
 
 
 def corporate_number_taken(organisation_id: int, number: str, *, except_id: int | None = None) -> bool:
