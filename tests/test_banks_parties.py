@@ -148,7 +148,7 @@ def test_procurement_completes_the_checklist_on_the_engagement_page(app, client,
     page = _engagement_page(client, eid)
     section = page[page.index(f'id="check-{OFFICIAL_LIST.replace(".", "-")}"'):]
     section = section[:section.index("</section>")]
-    assert re.search(r"記録：<strong>はい</strong>（procurementさん、\d{4}-\d\d-\d\d \d\d:\d\d）", section)
+    assert re.search(r"記録：<strong>はい</strong>（procurementさん、令和\d+年\d+月\d+日（.）\d+時\d\d分）", section)
     assert f"ガイドライン（{DEFAULT_GUIDELINE_EDITION}）対策基準 8.5" in section
     with app.app_context():
         check = db.session.scalar(select(InternalCheck))
