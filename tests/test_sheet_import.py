@@ -188,3 +188,16 @@ def test_sheet_rows_follow_the_same_rules_as_yaml_files(tmp_path):
     _, errors = import_sheet(write_csv(tmp_path / "links.csv", header, ok_rows))
     assert len(errors) == 1 and errors[0].startswith("2行目: links.csv: ext.a.one: annex_articles: ")
     assert "特記事項には入りません" in errors[0]
+
+
+def test_cells_lose_what_cannot_live_in_a_document(tmp_path):
+    """The same cleaning as every web form and the API (`vocabulary.clean_text`): U+FFFF, other
+    non-characters and control characters are removed from every cell, line breaks kept."""
+    rows = [list(r) for r in ROWS]
+    rows[0][2] = "秘密保持\uffff契約を\ufdd0締結\x07しますか。"
+    rows[2][4] = "isms:ISMS\ufffe認証:1\npmark:プライバシーマーク:0.5\nnone:なし:0"
+    definition, errors = import_sheet(write_csv(tmp_path / "dirty.csv", JA_HEADER, rows))
+    assert errors == []
+    q = parse_definition(definition, "x")
+    assert q.question("ext.contract.nda").text_ja == "秘密保持契約を締結しますか。"
+    assert [o.label_ja for o in q.question("ext.select.cert").options] == ["ISMS認証", "プライバシーマーク", "なし"]

@@ -60,10 +60,6 @@ def import_policy(parsed: ParsedPolicy, text: str, *, slug: str, head_title: str
     return org, created
 
 
-def slug_taken(slug: str) -> bool:
-    return db.session.scalar(select(Organisation.id).filter_by(slug=slug)) is not None
-
-
 def find_organisation(slug: str) -> Organisation | None:
     return db.session.scalar(select(Organisation).filter_by(slug=slug))
 

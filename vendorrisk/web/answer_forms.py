@@ -295,8 +295,8 @@ class SectionFormBase(FlaskForm):
     )
 
 
-# Section form classes, built once per (definition hash, section, rows per question, language,
-# evidence limit): building one costs more than filling it. Bounded; cleared when full.
+# Section form classes, built once per (definition hash, section, questions shown, rows per question,
+# language, evidence limit): building one costs more than filling it. Bounded; cleared when full.
 _FORM_CLASSES: dict[tuple[Any, ...], type[FlaskForm]] = {}
 _FORM_CLASSES_MAX = 512
 
@@ -305,7 +305,9 @@ def _section_form_class(questions: list[Question], rows: dict[str, int], bilingu
                         cache_key: Hashable | None) -> type[FlaskForm]:
     key = None
     if cache_key is not None:
-        key = (cache_key, bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]),
+        # The questions shown in a section depend on the engagement's profile: they are part of the key
+        # (a class built for fewer questions would lack fields another engagement's page posts).
+        key = (cache_key, tuple(q.id for q in questions), bilingual, int(current_app.config["EVIDENCE_MAX_BYTES"]),
                tuple(sorted((qid, n) for qid, n in rows.items() if n != 1)))
         cached = _FORM_CLASSES.get(key)
         if cached is not None:
