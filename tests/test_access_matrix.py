@@ -146,8 +146,13 @@ def _rules(app: Flask) -> list[tuple[str, str, Any]]:
 
 @pytest.fixture
 def world(app, seed):
+    return build_world(app, seed)
+
+
+def build_world(app: Flask, seed: Any) -> dict[str, Any]:
     """tamana-city: the outsourcing engagement approved with an annex; the cloud one invited (open),
-    with an evidence file; an API key, a policy draft and a job run."""
+    with an evidence file; an API key, a policy draft and a job run. Returns a sample value for
+    every argument of every route (and per-endpoint overrides)."""
     eid = approve_through_services(app, seed)
     with app.app_context():
         org = db.session.get(Organisation, seed.org_ids["tamana-city"])
@@ -164,7 +169,7 @@ def world(app, seed):
         to_resend = send_invitation(resend_eng, recipient_email="r@example.jp").invitation
         key = api_keys.create_key(org, "matrix", "read", actor=admin).key
         policy = (POLICIES_DIR / "tamana-city.txt").read_bytes()
-        editions = [policy_import.create_draft(policy, "tamana-city.txt", owner=org, slug="tamana-city", user=admin)
+        editions = [policy_import.create_draft(policy, "tamana-city.txt", owner=org, user=admin)
                     for _ in range(3)]
         run = JobRun(key="matrix", name="mail.deliver", organisation_id=org.id, state="failed")
         db.session.add(run)

@@ -191,3 +191,41 @@ def test_api_conforms_to_its_schema(app, seed):
             case.call_and_validate(headers=headers, checks=checks)
 
         check()
+
+
+def test_text_that_cannot_live_in_a_document_is_removed_on_the_way_in(app, client, seed, login):
+    """U+FFFF, a lone surrogate (JSON "\\ud800") and controls are removed from API bodies exactly as
+    from web forms: the name is stored clean and the vendor's annex DOCX downloads."""
+    import io
+    import zipfile
+
+    from vendorrisk.demo import _take_through
+    from vendorrisk.models import Engagement
+    from vendorrisk.services.unit_of_work import unit_of_work
+
+    secret = _key_for(app, "tamana-city", "write")
+    api = app.test_client()
+    raw = '{"name": "委託\\uffff先\\ud800\\u0000株式会社\\ufdd0", "contact_email": "info@itaku.example.jp"}'
+    r = api.post("/api/v1/vendors", data=raw.encode(), content_type="application/json", headers=_h(secret))
+    assert r.status_code == 201 and r.json["name"] == "委託先株式会社"
+    with app.app_context():
+        officers = [o.id for o in db.session.scalar(select(Organisation).filter_by(slug="tamana-city")).officers]
+    r = api.post("/api/v1/engagements", headers=_h(secret), json={
+        "vendor_id": r.json["id"], "reference": "API-FFFF-1", "title": "保守\uffff業務", "kinds": ["outsourcing"],
+        "confidentiality": 2, "period_start": "2026-04-01", "period_end": "2027-03-31", "officer_ids": officers})
+    assert r.status_code == 201 and r.json["title"] == "保守業務"
+    eid = r.json["id"]
+    with app.app_context(), unit_of_work():
+        eng = db.session.get(Engagement, eid)
+        assert eng.vendor.name == "委託先株式会社"
+        reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
+        legal = db.session.scalar(select(User).filter_by(email=seed.users["legal"]))
+        _take_through(eng, reviewer, legal)
+    annexes = api.get(f"/api/v1/engagements/{eid}/annexes", headers=_h(secret)).json
+    assert annexes["total"] == 1
+    login(seed.users["legal"])
+    r = client.get(f"/legal/annexes/{annexes['items'][0]['id']}.docx")
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.data)) as docx:
+        document = docx.read("word/document.xml").decode("utf-8")
+    assert "委託先株式会社" in document and "\uffff" not in document

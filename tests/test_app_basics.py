@@ -100,7 +100,9 @@ def test_unexpected_error_gives_japanese_500(app, client):
 
     r = client.get("/boom")
     assert r.status_code == 500
-    assert "システムエラーが発生しました" in r.get_data(as_text=True)
+    body = r.get_data(as_text=True)
+    assert "システムエラーが発生しました" in body and "これまでに保存した内容は残っています" in body
+    assert "送った内容は保存されていません" not in body  # a page view sent nothing to save
 
 
 def test_environment_variables_use_the_vendorrisk_prefix_and_database_url(tmp_path, monkeypatch):

@@ -1145,28 +1145,34 @@ def test_policy_with_markup_in_the_organisation_name_is_escaped(app, client, see
     login(seed.users["admin"])
     text = (POLICIES_DIR / "tamana-city.txt").read_text(encoding="utf-8")
     hostile = text.replace("玉名市", f"玉名市{SCRIPT}")
-    r = _upload_and_accept(client, hostile.encode("utf-8"), "x.txt", slug="hostile-city")
+    r = _upload(client, hostile.encode("utf-8"), "x.txt")
     assert r.status_code == 302
-    with app.app_context():
-        assert db.session.scalar(select(Organisation.id).filter_by(slug="hostile-city")) is not None
+    _no_raw_markup(client.get(r.headers["Location"]).get_data(as_text=True), "policy review page")
+    assert client.post(r.headers["Location"] + "/accept").status_code == 302
     page = client.get("/admin/organisation").get_data(as_text=True)
     _no_raw_markup(page, "admin organisation page")
 
 
-def test_policy_slug_with_odd_input(app, client, seed, login):
+def test_a_posted_slug_never_creates_nor_reaches_another_organisation(app, client, seed, login):
+    """The upload form has no slug: whatever a hand-made post names, the draft is the admin's own."""
+    from vendorrisk.models import PolicyEdition
     from vendorrisk.paths import POLICIES_DIR
 
     login(seed.users["admin"])
     data = (POLICIES_DIR / "tamana-city.txt").read_bytes()
-    for slug in ("../../etc", "Ｔａｍａｎａ", SCRIPT, "a" * 1000):
-        r = _upload(client, data, "x.txt", slug=slug)
-        assert r.status_code == 400, slug
-        body = r.get_data(as_text=True)
-        assert "識別子は半角英小文字・数字・ハイフンで入力してください" in body, slug
-        _no_raw_markup(body, "slug error")
-    r = _upload(client, data, "x.txt", slug="ome-city")
-    assert r.status_code == 400 and "この識別子の団体はすでにあります" in r.get_data(as_text=True)
     with app.app_context():
+        organisations = set(db.session.scalars(select(Organisation.slug)))
+    for slug in ("../../etc", "Ｔａｍａｎａ", SCRIPT, "a" * 1000, "ome-city", "new-city"):
+        r = _upload(client, data, "x.txt", slug=slug)
+        assert r.status_code == 302 and "/admin/policy/editions/" in r.headers["Location"], slug
+        _no_raw_markup(client.get(r.headers["Location"]).get_data(as_text=True), "review page")
+        with app.app_context():
+            edition = db.session.scalar(select(PolicyEdition).order_by(PolicyEdition.id.desc()))
+            assert (edition.slug, edition.organisation_id) == ("tamana-city", seed.org_ids["tamana-city"]), slug
+    r = client.post(r.headers["Location"] + "/accept")
+    assert r.status_code == 302
+    with app.app_context():
+        assert set(db.session.scalars(select(Organisation.slug))) == organisations
         ome = db.session.scalar(select(Organisation).filter_by(slug="ome-city"))
         assert ome.name == "青梅市", "another organisation's policy is never overwritten by an upload"
 
@@ -1243,3 +1249,23 @@ def test_nul_byte_in_evidence_file_name_never_crashes(app, client, invited):
     saved = _answers(app, token)
     assert saved[file_q.id]["filename"] == "証明書.pdf", "the file is kept under its name without the NUL"
     assert len(saved) > 1, "the other answers of the section are saved"
+
+
+def test_one_section_for_engagements_with_different_profiles(app, client, seed, invite, make_engagement):
+    """The same section shows more questions when the work involves personal data (Pマーク): the
+    page of one engagement must never be built from the form of another with fewer questions."""
+    with app.app_context():
+        vendor_id = db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")]).vendor_id
+    without = make_engagement(seed.org_ids["tamana-city"], vendor_id, "outsourcing", reference="NOPD-1",
+                              personal_data=False)
+    tokens = [invite(eid=without), invite("outsourcing")]
+    shown = []
+    for token in tokens:  # the one with fewer questions first: its form is built (and kept) first
+        qid, sid, questions = next(s for s in _sections(app, token) if s[1] == "out.select")
+        url = f"/r/{token}/s/{qid}/{sid}"
+        assert client.get(url).status_code == 200
+        r = client.post(url, data=form_data_for(questions))
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        shown.append({q.id for q in questions})
+        assert set(_answers(app, token)) >= {q.id for q in questions if q.type != "file"}, "every answer saved"
+    assert "out.select.pmark" in shown[1] - shown[0]

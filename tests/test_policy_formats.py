@@ -476,3 +476,11 @@ def test_cli_reads_html_and_reports_what_an_admin_must_check(capsys: pytest.Capt
     assert cmd_policy_parse(str(FIXTURES / "article-item-town.txt"), as_json=False) == 0
     out = capsys.readouterr().out
     assert "引用する番号: 第6条第8号" in out and "注意: 表題と本文が同じ行にある書式でした。" in out
+
+
+def test_policy_text_loses_what_cannot_live_in_a_document() -> None:
+    """The same cleaning as web forms and the API (`vocabulary.clean_text`), once, as the file is read."""
+    text = (FIXTURES / "inline-halfspace-city.txt").read_text(encoding="utf-8")
+    dirty = text.replace("委託事業者を選定し", "委託\uffff事業者を\ufdd0選定\x0bし")
+    policy = parse_policy_bytes(dirty.encode("utf-8"), "dirty.txt")
+    assert policy.clause.outsourcing == OUTSOURCING

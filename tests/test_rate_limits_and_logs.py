@@ -91,6 +91,56 @@ def test_limits_hold_across_workers_and_tokens_never_reach_the_log(workers):
     assert WRONG_TOKEN[:-2] not in log
 
 
+@pytest.fixture(scope="module")
+def memory_workers(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+                   password_hash: str) -> Iterator[Served]:
+    """`make run`'s storage on a laptop: two workers, limits counted in each process, no Redis."""
+    served = _start(
+        tmp_path_factory.mktemp("gunicorn-memory"), sqlite_template, password_hash,
+        VENDORRISK_WORKERS="2", VENDORRISK_RATELIMIT_STORAGE_URI="memory://", REDIS_URL="",
+        VENDORRISK_LOGIN_RATE_LIMIT="10 per hour",
+    )
+    yield served
+    _stop(served)
+
+
+def test_in_process_limits_are_shared_out_between_workers(memory_workers):
+    """Each of the 2 workers counts alone, so each gets half of the budget of 10: 14 wrong
+    passwords are refused at least 4 times (not ~20 let through), and the first 5 always pass."""
+    codes = []
+    for _ in range(14):
+        browser = _browser()  # a new connection each time: the requests spread over both workers
+        form = {"csrf_token": _csrf(_open(browser, f"{memory_workers.url}/login").text()),
+                "email": "nobody@example.jp", "password": "wrong-password-123"}
+        codes.append(_post(browser, f"{memory_workers.url}/login", form).status)
+    assert codes.count(429) >= 4 and 429 not in codes[:5], codes
+    assert set(codes) <= {200, 429}, codes
+
+
+def test_behind_a_proxy_each_forwarded_client_has_its_own_budget(backend, tmp_path, request):
+    """VENDORRISK_PROXY_FIX=1: the client is the X-Forwarded-For address, so one client spending its
+    token-guess and login budgets does not refuse another behind the same proxy."""
+    app = make_app(backend, tmp_path / "proxy", request, RATELIMIT_ENABLED=True, PROXY_FIX=1,
+                   TOKEN_GUESS_RATE_LIMIT="3 per minute", TOKEN_GUESS_GLOBAL_LIMIT="100 per minute",
+                   LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_KEY_PREFIX=f"proxy-{uuid.uuid4().hex}")
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request comes from the proxy itself
+
+    def via(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}
+
+    guesses = [client.get(f"/r/{WRONG_TOKEN}/", headers=via("198.51.100.7"), environ_base=proxy).status_code
+               for _ in range(4)]
+    assert guesses == [404, 404, 404, 429]
+    assert client.get(f"/r/{WRONG_TOKEN}/", headers=via("198.51.100.8"), environ_base=proxy).status_code == 404
+    wrong = {"email": "nobody@example.jp", "password": "wrong-password-123"}
+    logins = [client.post("/login", data=wrong, headers=via("203.0.113.5"), environ_base=proxy).status_code
+              for _ in range(4)]
+    assert logins == [200, 200, 200, 429]
+    r = client.post("/login", data=wrong, headers=via("203.0.113.6"), environ_base=proxy)
+    assert r.status_code == 200 and "メールアドレスまたはパスワードが正しくありません" in r.get_data(as_text=True)
+
+
 def test_token_guessing_is_limited_per_address_and_globally(backend, tmp_path, request):
     app = make_app(backend, tmp_path / "rl", request, RATELIMIT_ENABLED=True,
                    TOKEN_GUESS_RATE_LIMIT="3 per minute", TOKEN_GUESS_GLOBAL_LIMIT="5 per minute")

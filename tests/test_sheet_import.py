@@ -201,3 +201,16 @@ def test_a_party_column_marks_the_municipalitys_own_questions(tmp_path):
     bad = write_csv(tmp_path / "bad.csv", [*JA_HEADER, "回答者"], [ROWS[1] + ["委託先の社長"]])
     _definition, errors = import_sheet(bad)
     assert any("「回答者」" in e and "委託先の社長" in e for e in errors), errors
+
+
+def test_cells_lose_what_cannot_live_in_a_document(tmp_path):
+    """The same cleaning as every web form and the API (`vocabulary.clean_text`): U+FFFF, other
+    non-characters and control characters are removed from every cell, line breaks kept."""
+    rows = [list(r) for r in ROWS]
+    rows[0][2] = "秘密保持\uffff契約を\ufdd0締結\x07しますか。"
+    rows[2][4] = "isms:ISMS\ufffe認証:1\npmark:プライバシーマーク:0.5\nnone:なし:0"
+    definition, errors = import_sheet(write_csv(tmp_path / "dirty.csv", JA_HEADER, rows))
+    assert errors == []
+    q = parse_definition(definition, "x")
+    assert q.question("ext.contract.nda").text_ja == "秘密保持契約を締結しますか。"
+    assert [o.label_ja for o in q.question("ext.select.cert").options] == ["ISMS認証", "プライバシーマーク", "なし"]

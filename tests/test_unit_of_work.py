@@ -109,7 +109,10 @@ def test_a_view_may_keep_its_valid_changes_with_an_error_status(app, client, rou
 
 def test_an_exception_rolls_back_and_runs_the_clean_up(app, client, routes):
     r = client.post("/_uow/boom")
-    assert r.status_code == 500 and "システムエラーが発生しました" in r.get_data(as_text=True)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 500 and "システムエラーが発生しました" in body
+    # The page says what is true after a rollback: what was just sent was not saved.
+    assert "この操作で送った内容は保存されていません" in body and "入力済みの内容は保存されています" not in body
     assert "exploded" not in _vendor_names(app)
     assert routes == ["cleanup"]
 

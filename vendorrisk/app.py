@@ -64,8 +64,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     login_manager.login_message_category = "info"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.config["RATELIMIT_STORAGE_URI"] = _limiter_storage(app.config)
-    limiter.init_app(app)
     from . import serving
+
+    serving.per_worker_budgets(app.config)
+    limiter.init_app(app)
 
     serving.init_app(app)  # ProxyFix (PROXY_FIX), the HTTPS-aware session cookie
 

@@ -43,6 +43,14 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_RATE_LIMIT": "60 per minute",
     # The page's autosave (every few seconds and on leaving a field), per link and address.
     "PORTAL_AUTOSAVE_RATE_LIMIT": "240 per minute",
+    "API_RATE_LIMIT": "300 per minute",  # per API key
+    # Wrong contractor links (404 under /r/): per client address, and for the whole server.
+    "TOKEN_GUESS_RATE_LIMIT": "20 per minute",
+    "TOKEN_GUESS_GLOBAL_LIMIT": "300 per minute",
+    # How many gunicorn worker processes share the budgets above; set by vendorrisk/gunicorn_conf.py.
+    # With in-process counting (no Redis) each worker gets 1/N of every budget, so N workers
+    # together never let more through than configured (vendorrisk.serving.per_worker_budgets).
+    "RATELIMIT_WORKERS": 1,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # False: the cookie is still Secure (and named __Host-session) on every request served over HTTPS;

@@ -25,6 +25,14 @@ Behind a reverse proxy set VENDORRISK_PROXY_FIX=<number of proxies> (the app's P
 X-Forwarded-For/-Proto/-Host/-Port from that many hops) and VENDORRISK_BASE_URL; gunicorn's own
 forwarded-header handling is switched off below so that trust is decided in one place.
 
+Rate limits (logins, contractor links, the API). With Redis (REDIS_URL, or VENDORRISK_RATELIMIT_STORAGE_URI
+=redis://…, as `make serve-prod` sets) every worker counts in one place. Without it (`make run` /
+`make serve` on a laptop) each worker counts in its own memory, so `when_ready` below tells the app
+the number of workers (VENDORRISK_RATELIMIT_WORKERS) and each worker gets 1/N of every budget,
+rounded down: with 2 workers and LOGIN_RATE_LIMIT "10 per minute" each allows 5, never 20 together
+(vendorrisk.serving.per_worker_budgets). A client may be refused slightly before the configured
+number when its requests land on one worker; use Redis for exact counts.
+
 The access log is off by default. When it is switched on (`--access-logfile -`), its lines, like the
 error log's, pass through vendorrisk.logging_filters: the /r/<token> of contractor links is masked.
 """
@@ -75,6 +83,8 @@ def when_ready(server: Any) -> None:
     addresses = [served_url(listener.sock.getsockname()) for listener in server.LISTENERS]
     if addresses:
         os.environ["VENDORRISK_SERVED_URL"] = addresses[0]  # inherited by the workers
+    # Rate limits counted in each process (no Redis): every worker takes 1/N of each budget.
+    os.environ["VENDORRISK_RATELIMIT_WORKERS"] = str(server.cfg.workers)
     from vendorrisk import create_app
     from vendorrisk.serving import base_url_warning, public_base_url
 

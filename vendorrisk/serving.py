@@ -28,6 +28,32 @@ FALLBACK_BASE_URL = "http://127.0.0.1:5000"
 HOST_COOKIE_PREFIX = "__Host-"
 
 
+# -- Rate-limit budgets across gunicorn workers -----------------------------------------------------
+
+RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "PORTAL_RATE_LIMIT", "PORTAL_AUTOSAVE_RATE_LIMIT", "API_RATE_LIMIT",
+                   "TOKEN_GUESS_RATE_LIMIT", "TOKEN_GUESS_GLOBAL_LIMIT")
+IN_PROCESS_STORAGE = ("memory://", "threadfree-memory://")
+
+
+def per_worker_budgets(config: dict[str, Any]) -> None:
+    """Without Redis every gunicorn worker counts on its own: with N workers (RATELIMIT_WORKERS, set
+    by the gunicorn config) each gets 1/N of every budget, rounded down and at least 1, so together
+    they never let more through than configured ("10 per minute" → "5 per 1 minute" each for two).
+    A request may be refused a little early (its worker's share is spent while another's is not);
+    never too late. With Redis (REDIS_URL or RATELIMIT_STORAGE_URI) all share one count: unchanged."""
+    workers = int(config.get("RATELIMIT_WORKERS") or 1)
+    if workers <= 1 or not str(config.get("RATELIMIT_STORAGE_URI") or "").startswith(IN_PROCESS_STORAGE):
+        return
+    from limits import parse_many
+
+    for key in RATE_LIMIT_KEYS:
+        if config.get(key):
+            config[key] = "; ".join(
+                f"{max(1, item.amount // workers)} per {item.multiples} {item.GRANULARITY.name}"
+                for item in parse_many(str(config[key]))
+            )
+
+
 # -- The base URL of links --------------------------------------------------------------------------
 
 def public_base_url(config: Mapping[str, Any] | None = None) -> str:

@@ -55,6 +55,7 @@ from .questionnaire import (
     QuestionSpec,
     parse_definition,
 )
+from .vocabulary import clean_text
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "設問id", "質問id", "番号"),
@@ -135,7 +136,7 @@ def _cell(v: Any) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return unicodedata.normalize("NFC", str(v)).strip()
+    return unicodedata.normalize("NFC", clean_text(str(v))).strip()
 
 
 def _read_csv(path: Path) -> list[list[Any]]:

@@ -1,7 +1,7 @@
 """The shared vocabulary: every term more than one layer uses is defined here once and imported.
 
 Pure Python (no Flask, no database). Kinds, roles, states and their allowed transitions, labels,
-the time zone, canonical JSON and the control-character pattern live here; the era table lives in
+the time zone, canonical JSON and the text cleaning live here; the era table lives in
 `domain.wareki` (its only owner).
 """
 
@@ -99,12 +99,22 @@ PERSON_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
 )
 
 # --- text hygiene -----------------------------------------------------------------------------
-# C0 controls except TAB, LF and CR, and DEL: never valid in a form value, a file name or XML.
-CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What cannot live in XML (the DOCX annex), a PDF, a spreadsheet or a PostgreSQL text column: C0
+# controls except TAB, LF and CR, and DEL; the Unicode non-characters (U+FDD0..U+FDEF and the last
+# two code points of every plane: U+FFFE, U+FFFF, U+1FFFE …); lone surrogates (a JSON "\\ud800"
+# decodes to one).
+UNFIT_CHARS_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    + "]"
+)
 
 
-def strip_control(value: str) -> str:
-    return CONTROL_CHARS_RE.sub("", value)
+def clean_text(value: str) -> str:
+    """Text as it is kept: what cannot be stored or written into a document removed (tabs and line
+    breaks kept). Everything that comes in goes through this once: web forms and file names
+    (`web.request`), the JSON API, policy files and questionnaire spreadsheets."""
+    return UNFIT_CHARS_RE.sub("", value)
 
 
 # --- canonical JSON (hashing answers, definitions and annex snapshots) ------------------------

@@ -159,12 +159,14 @@ def _draft_edition(data: bytes, filename: str, source: Any, parsed: Any, *, fiel
     )
 
 
-def create_draft(data: bytes, filename: str, *, owner: Organisation, slug: str, user: User | None) -> PolicyEdition:
+def create_draft(data: bytes, filename: str, *, owner: Organisation, user: User | None) -> PolicyEdition:
+    """A draft edition of *owner*'s own policy (an upload never makes a new organisation: that is
+    `vendorrisk org import`, on the command line)."""
     source, parsed = read_upload(data, filename)
-    target = db.session.scalar(select(Organisation).filter_by(slug=slug))
+    slug = owner.slug
     edition = _draft_edition(
         data, filename, source, parsed, fields=fields_from_parsed(parsed), slug=slug,
-        organisation_id=target.id if target else None, owner_id=owner.id, user=user,
+        organisation_id=owner.id, owner_id=owner.id, user=user,
     )
     db.session.add(edition)
     db.session.flush()
@@ -306,17 +308,21 @@ def _make_current(edition: PolicyEdition, org: Organisation, user: User | None) 
     edition.accepted_at = utcnow()
 
 
-def accept(edition: PolicyEdition, *, user: User | None) -> tuple[Organisation, bool]:
-    """Make a draft the edition in force and update (or create) its organisation."""
+def accept(edition: PolicyEdition, *, user: User | None) -> Organisation:
+    """Make a draft the edition in force of the organisation that uploaded it.
+
+    A draft for another organisation (or a new one, from before uploads were limited to the own
+    organisation) is refused: organisations are created with `vendorrisk org import`."""
     from .organisations import import_policy
 
     _require_draft(edition)
-    if edition.organisation_id is None and db.session.scalar(select(Organisation.id).filter_by(slug=edition.slug)):
+    if edition.organisation_id is None or edition.organisation_id != edition.owner_organisation_id:
         raise PolicyImportError(
-            "この識別子の団体が、読み取りの後に別の操作で作られました。もう一度取り込んでください。"
+            "この読み取り結果は自団体の基本方針ではないため取り込めません。破棄してください。"
+            "新しい団体の登録は、サーバーの管理者がコマンド（vendorrisk org import）で行います。"
         )
     parsed = parsed_policy_from_fields(edition.fields)
-    org, created = import_policy(parsed, edition.source_text, slug=edition.slug)
+    org, _created = import_policy(parsed, edition.source_text, slug=edition.slug)
     _make_current(edition, org, user)
     db.session.flush()
     audit.record(
@@ -331,7 +337,7 @@ def accept(edition: PolicyEdition, *, user: User | None) -> tuple[Organisation, 
             "reason": edition.correction_reason,
         },
     )
-    return org, created
+    return org
 
 
 def discard(edition: PolicyEdition, *, actor: audit.Actor = audit.SYSTEM) -> None:

@@ -62,7 +62,7 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         "admin/organisation.html",
         org=org,
         users=staff,
-        policy_form=forms.get("policy_form") or PolicyUploadForm(own_slug=org.slug),
+        policy_form=forms.get("policy_form") or PolicyUploadForm(),
         officer_form=forms.get("officer_form") or OfficerForm(),
         user_form=forms.get("user_form") or UserForm(),
         thresholds_form=forms.get("thresholds_form") or _thresholds_form(),
@@ -87,7 +87,7 @@ def upload_policy() -> Any:
     """The upload step of the confirm-before-use flow (vendorrisk.web.policy_admin)."""
     from .policy_admin import receive_upload
 
-    return receive_upload(PolicyUploadForm(own_slug=current_user.organisation.slug), _organisation_page)
+    return receive_upload(PolicyUploadForm(), _organisation_page)
 
 
 @bp.route("/officers", methods=["POST"])

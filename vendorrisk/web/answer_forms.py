@@ -295,8 +295,8 @@ class SectionFormBase(FlaskForm):
     )
 
 
-# Section form classes, built once per (definition hash, section, rows per question, language,
-# evidence limit): building one costs more than filling it. Bounded; cleared when full.
+# Section form classes, built once per (definition hash, section, questions shown, rows per question,
+# language, evidence limit): building one costs more than filling it. Bounded; cleared when full.
 _FORM_CLASSES: dict[tuple[Any, ...], type[FlaskForm]] = {}
 _FORM_CLASSES_MAX = 512
 

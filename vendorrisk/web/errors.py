@@ -21,8 +21,6 @@ from werkzeug.exceptions import HTTPException
 from .. import logging_filters
 from ..extensions import limiter
 
-TOKEN_GUESS_DEFAULTS = {"TOKEN_GUESS_RATE_LIMIT": "20 per minute", "TOKEN_GUESS_GLOBAL_LIMIT": "300 per minute"}
-
 PAGES = {
     400: ("リクエストを処理できませんでした", "入力内容を確認して、もう一度お試しください。"),
     403: (
@@ -38,20 +36,28 @@ PAGES = {
     429: ("短時間にアクセスが集中しています", "しばらく待ってから、もう一度お試しください。"),
     500: (
         "システムエラーが発生しました",
-        "入力済みの内容は保存されています。時間をおいてもう一度お試しください。解決しない場合は担当者にお問い合わせください。",
+        "これまでに保存した内容は残っています。時間をおいてもう一度お試しください。"
+        "解決しない場合は担当者にお問い合わせください。",
     ),
 }
+# After a failed POST the unit of work has rolled back: what was just sent was NOT saved.
+FAILED_WRITE_MESSAGE = (
+    "この操作で送った内容は保存されていません（それより前に保存した内容は残っています）。"
+    "時間をおいて、もう一度入力・操作してください。解決しない場合は担当者にお問い合わせください。"
+)
 
 
 def render_error(code: int, message: str | None = None) -> tuple[str, int]:
     title, default_message = PAGES.get(code, PAGES[500])
+    if code == 500 and message is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        default_message = FAILED_WRITE_MESSAGE
     return render_template("errors/error.html", title=title, message=message or default_message), code
 
 
 def _guess_limits() -> list[tuple[RateLimitItem, str]]:
     config = current_app.config
-    per_address = parse(str(config.get("TOKEN_GUESS_RATE_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_RATE_LIMIT"]))
-    overall = parse(str(config.get("TOKEN_GUESS_GLOBAL_LIMIT") or TOKEN_GUESS_DEFAULTS["TOKEN_GUESS_GLOBAL_LIMIT"]))
+    per_address = parse(str(config["TOKEN_GUESS_RATE_LIMIT"]))
+    overall = parse(str(config["TOKEN_GUESS_GLOBAL_LIMIT"]))
     # The configured RATELIMIT_KEY_PREFIX applies here too (Flask-Limiter adds it only to the limits it
     # checks itself): deployments, and test servers, sharing one Redis keep separate budgets.
     prefix = str(config.get("RATELIMIT_KEY_PREFIX") or "")

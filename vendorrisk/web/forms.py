@@ -46,7 +46,6 @@ from ..domain.vocabulary import (
 from ..domain.wareki import parse_date
 from ..models import OFFICER_ROLES
 from ..services import engagements, organisations, users, vendors
-from ..services.organisations import SLUG_PATTERN
 
 MAX_POLICY_BYTES = 5 * 1024 * 1024
 
@@ -363,26 +362,6 @@ class PolicyUploadForm(FlaskForm):
         description="テキスト（.txt / .md、UTF-8またはShift_JIS）、テキストを含むPDF、例規集のページを保存したHTML、"
                     "Word（.docx）。取り込む前に読み取り結果を確認できます。",
     )
-    slug = StringField(
-        "団体の識別子（英字）",
-        filters=[nfkc_strip],
-        validators=[
-            Optional(),
-            Regexp(SLUG_PATTERN, message="識別子は半角英小文字・数字・ハイフンで入力してください（例：tamana-city）。"),
-        ],
-        description="新しい団体を作るときだけ入力します。空欄なら自団体を更新します。",
-    )
-
-    def __init__(self, *args: Any, own_slug: str, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.own_slug = own_slug
-
-    def validate_slug(self, field: Field) -> None:
-        if field.data and field.data != self.own_slug and organisations.slug_taken(field.data):
-            raise ValidationError("この識別子の団体はすでにあります。別の識別子を入力してください。")
-
-    def target_slug(self) -> str:
-        return self.slug.data or self.own_slug
 
 
 class OfficerForm(FlaskForm):

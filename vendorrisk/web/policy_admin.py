@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..domain.policy import PARAGRAPH_KEYS, PARAGRAPH_LABELS, PolicyParseError
 from ..domain.policy.front import enactment_date
 from ..extensions import db
-from ..models import Organisation, PolicyEdition, User
+from ..models import PolicyEdition, User
 from ..services import audit, policy_import
 from .auth import roles_required
 from .forms import EmptyForm, PolicyUploadForm
@@ -148,12 +148,10 @@ def receive_upload(form: PolicyUploadForm, organisation_page: Any) -> Any:
     if len(data) > MAX_POLICY_BYTES:
         form.policy_file.errors = ["ファイルが大きすぎます。5MB以下のファイルを選んでください。"]
         return organisation_page(400, policy_form=form)
-    slug = form.slug.data or org.slug
-    if slug != org.slug and db.session.scalar(select(Organisation.id).filter_by(slug=slug)):
-        form.slug.errors = ["この識別子の団体はすでにあります。別の識別子を入力してください。"]
-        return organisation_page(400, policy_form=form)
+    # Always an edition of the admin's own organisation: new organisations are made with the CLI
+    # (`vendorrisk org import`), never from the web.
     with refusable(PolicyParseError) as refusal:
-        edition = policy_import.create_draft(data, upload.filename or "policy", owner=org, slug=slug, user=_user())
+        edition = policy_import.create_draft(data, upload.filename or "policy", owner=org, user=_user())
     if refusal:
         form.policy_file.errors = [refusal.message]
         return organisation_page(400, policy_form=form)
@@ -229,17 +227,11 @@ def accept(edition_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         abort(400)
     with refusable(policy_import.PolicyImportError) as refusal:
-        org, created = policy_import.accept(edition, user=_user())
+        org = policy_import.accept(edition, user=_user())
     if refusal:
         return _review_page(edition, 409, refusal.message)
-    if created:
-        flash(f"「{org.name}」を新しい団体として登録しました（識別子：{org.slug}）。", "success")
-    else:
-        flash(
-            f"「{org.name}」の基本方針を更新しました"
-            f"（第{edition.edition}版、{org.clause_number} {org.clause_title}）。",
-            "success",
-        )
+    flash(f"「{org.name}」の基本方針を更新しました（第{edition.edition}版、{org.clause_number} {org.clause_title}）。",
+          "success")
     return redirect(url_for("admin.organisation"))
 
 

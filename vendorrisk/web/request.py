@@ -10,24 +10,13 @@ line breaks are kept).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Map
 
-from ..domain.vocabulary import strip_control
-
-# U+FDD0..U+FDEF and the last two code points of every plane (U+FFFE, U+FFFF, U+1FFFE …).
-NONCHARACTERS_RE = re.compile(
-    "[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17)) + "]"
-)
-
-
-def clean_text(value: str) -> str:
-    """What every form value and file name goes through on the way in."""
-    return NONCHARACTERS_RE.sub("", strip_control(value))
+from ..domain.vocabulary import clean_text
 
 
 class CleanRequest(Request):

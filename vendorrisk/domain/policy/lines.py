@@ -12,7 +12,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..vocabulary import CONTROL_CHARS_RE
 from .model import ACCEPTED_TITLE_VARIANTS, CLAUSE_TITLE
 
 
@@ -23,10 +22,6 @@ def nfkc(text: str) -> str:
 def squash(text: str) -> str:
     """Matching key: NFKC with all whitespace removed."""
     return re.sub(r"\s+", "", nfkc(text))
-
-
-def strip_control(text: str) -> str:
-    return CONTROL_CHARS_RE.sub("", text)
 
 
 MD_HEADING = re.compile(r"^\s*#{1,6}(?=\s|$)\s*")

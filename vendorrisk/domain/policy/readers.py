@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from .lines import strip_control
+from ..vocabulary import clean_text
 from .model import (
     ACCEPTED_FORMATS_TEXT,
     DEFAULT_LIMITS,
@@ -503,7 +503,7 @@ def read_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
         if _looks_binary(text):
             raise unsupported(filename, "文字のファイルではありません。")
     # Control characters (NUL ...) never belong in a policy and databases refuse some of them.
-    return SourceText(strip_control(text), kind, deadline)
+    return SourceText(clean_text(text), kind, deadline)
 
 
 def read_path(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> SourceText:

@@ -117,7 +117,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
 
 
 def _rate_limit() -> str:
-    return str(current_app.config.get("API_RATE_LIMIT", "300 per minute"))
+    return str(current_app.config["API_RATE_LIMIT"])
 
 
 def _limit_key() -> str:

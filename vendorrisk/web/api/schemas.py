@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from ...domain import corporate_number
-from ...domain.vocabulary import CONTROL_CHARS_RE, KINDS
+from ...domain.vocabulary import KINDS, clean_text
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Kind = Literal["outsourcing", "cloud", "social_media"]
@@ -23,8 +23,13 @@ class _In(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        return CONTROL_CHARS_RE.sub("", value) if isinstance(value, str) else value
+    def _clean_text(cls, value: Any) -> Any:
+        """The same cleaning as every web form (`domain.vocabulary.clean_text`), strings in lists too."""
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, list):
+            return [clean_text(v) if isinstance(v, str) else v for v in value]
+        return value
 
 
 class VendorIn(_In):
