@@ -94,28 +94,11 @@ def update_engagement(engagement: Engagement, officer_ids: list[int] | None = No
     result = EngagementUpdate(changes=changed)
     if not changed:
         return result
-    profile_changed = sorted(QUESTIONNAIRE_FIELDS & set(changed))
-    if profile_changed and questionnaire_locked(engagement):
-        labels = "・".join(FIELD_LABELS[f] for f in profile_changed)
-        if engagement.state in ("submitted", "approved"):
-            raise StateError(
-                f"回答が提出済みのため、{labels}は変更できません（審査と特記事項はこの回答にもとづいています）。"
-                "審査で差し戻してから変更してください。")
-        if not reason:
-            raise ReasonRequired(
-                f"回答依頼を送った後に{labels}を変えるには、変更の理由を入力してください。"
-                "送信済みの回答依頼は取り消され、新しい回答依頼が必要になります。")
+    if _needs_reason(engagement, changed, reason):
         result.revoked = _revoke_open(engagement, actor, reason)
         engagement.needs_new_invitation = result.needs_new_invitation = True
-    for name in after:
-        if name != "officer_ids" and name in changed:
-            setattr(engagement, name, fields[name])
-    if officers is not None and "officer_ids" in changed:
-        engagement.officer_links.clear()
-        db.session.flush()
-        for officer in officers:
-            engagement.officer_links.append(EngagementOfficer(officer_id=officer.id))
-    db.session.flush()
+    _apply(engagement, {name: fields[name] for name in changed if name != "officer_ids"},
+           officers if "officer_ids" in changed else None)
     audit.record(
         "engagement.update", "engagement", engagement.id, organisation_id=engagement.organisation_id, actor=actor,
         data={"reference": engagement.reference, "changes": changed, "reason": reason,
@@ -123,6 +106,35 @@ def update_engagement(engagement: Engagement, officer_ids: list[int] | None = No
               "needs_new_invitation": result.needs_new_invitation},
     )
     return result
+
+
+def _needs_reason(engagement: Engagement, changed: dict[str, Any], reason: str) -> bool:
+    """Whether the change touches the profile after an invitation was sent (then it invalidates the
+    invitation); raises when that is refused or the reason is missing."""
+    profile_changed = sorted(QUESTIONNAIRE_FIELDS & set(changed))
+    if not profile_changed or not questionnaire_locked(engagement):
+        return False
+    labels = "・".join(FIELD_LABELS[f] for f in profile_changed)
+    if engagement.state in ("submitted", "approved"):
+        raise StateError(
+            f"回答が提出済みのため、{labels}は変更できません（審査と特記事項はこの回答にもとづいています）。"
+            "審査で差し戻してから変更してください。")
+    if not reason:
+        raise ReasonRequired(
+            f"回答依頼を送った後に{labels}を変えるには、変更の理由を入力してください。"
+            "送信済みの回答依頼は取り消され、新しい回答依頼が必要になります。")
+    return True
+
+
+def _apply(engagement: Engagement, values: dict[str, Any], officers: list[Officer] | None) -> None:
+    for name, value in values.items():
+        setattr(engagement, name, value)
+    if officers is not None:
+        engagement.officer_links.clear()
+        db.session.flush()
+        for officer in officers:
+            engagement.officer_links.append(EngagementOfficer(officer_id=officer.id))
+    db.session.flush()
 
 
 def _revoke_open(engagement: Engagement, actor: audit.Actor, reason: str) -> Invitation | None:
