@@ -100,6 +100,8 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.section": {"GET": everyone(200), "POST": everyone(302)},
     "portal.submit": {"POST": everyone(400)},
     "portal.autosave": {"POST": everyone(200)},
+    "portal.handover": {"GET": everyone(200), "POST": everyone(400)},
+    "portal.receipt": {"GET": everyone(404)},  # the world's link is not submitted yet
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),

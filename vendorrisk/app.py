@@ -150,7 +150,8 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from .domain.wareki import format_wareki
+    from .domain.wareki import format_wareki, format_wareki_weekday
+    from .services.receipts import moment
 
     def jst(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None:
@@ -166,9 +167,19 @@ def _register_template_helpers(app: Flask) -> None:
             value = value.astimezone(JST).date()
         return format_wareki(value)
 
+    def wareki_day(value: dt.date | dt.datetime | None, with_time: bool = False) -> str:
+        """The portal's one date style: 「令和8年12月5日（土）」, with 「17:05」 for a moment."""
+        if not value:
+            return ""
+        if isinstance(value, dt.datetime):
+            local = value.astimezone(JST)
+            return moment(local) if with_time else format_wareki_weekday(local.date())
+        return format_wareki_weekday(value)
+
     def localize(text: str, organisation: Any) -> str:
         return organisation.localize(text) if organisation is not None else text
 
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["localize"] = localize
     app.jinja_env.filters["wareki"] = wareki
+    app.jinja_env.filters["wareki_day"] = wareki_day

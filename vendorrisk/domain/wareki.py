@@ -48,6 +48,14 @@ def format_wareki(d: date) -> str:
     return f"{wareki_year(d)}{d.month}月{d.day}日"
 
 
+WEEKDAYS = "月火水木金土日"
+
+
+def format_wareki_weekday(d: date) -> str:
+    """「令和8年12月5日（土）」: the date style the contractor portal and its mails use."""
+    return f"{format_wareki(d)}（{WEEKDAYS[d.weekday()]}）"
+
+
 _WAREKI_RE = re.compile(
     r"^\s*(?P<era>" + "|".join(name for name, _ in ERAS) + r")\s*"
     r"(?P<year>元|\d{1,3})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日?\s*$"

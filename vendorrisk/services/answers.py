@@ -230,7 +230,7 @@ def submit_response(invitation: Invitation) -> Assessment:
     lock_draft(response)  # the answers read below are the last ones saved; later saves are refused
     missing = missing_required(invitation)
     if missing:
-        raise StateError(f"未回答の必須項目が{len(missing)}件あります。すべて回答してから送信してください。")
+        raise StateError(f"未回答の必須の設問が{len(missing)}件あります。すべて回答してから送信してください。")
     answers = response.answer_map()
     response.submit(answers, canonical_sha256(answers))
     invitation.mark_submitted()

@@ -1,12 +1,14 @@
 """Contractor portal: no account, an invitation link. Start page with a task list of sections,
 one page per section (save and continue / save and come back later), check answers, submit.
 
-A wrong, expired or revoked token always gets the same neutral 404. Opening a page writes
-nothing; saving a section records the visit (`Invitation.last_opened_at`).
+A wrong or revoked token gets the same neutral 404; a right token past its date gets a plain page
+saying the link expired and whom to ask (no answer, no title). Opening a page writes nothing;
+saving a section records the visit (`Invitation.last_opened_at`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,10 +34,11 @@ from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Sectio
 from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
-from ..services import answers, definitions, evidence, invitations, policy_import
+from ..services import answers, definitions, evidence, invitations, policy_import, receipts
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
-from .forms import EmptyForm
+from .downloads import content_disposition
+from .forms import EmptyForm, HandoverForm
 from .unit_of_work import keep_changes, refusable
 
 bp = Blueprint("portal", __name__, url_prefix="/r/<token>")
@@ -48,6 +52,11 @@ def _load_invitation(endpoint: str | None, values: dict[str, Any] | None) -> Non
     token = (values or {}).pop("token", "") if values is not None else ""
     try:
         g.invitation = invitations.invitation_for_token(token)
+    except invitations.Expired as expired:
+        abort(make_response(render_template(
+            "portal/expired.html", invitation=expired.invitation,
+            organisation=expired.invitation.engagement.organisation,
+            contact=invitations.contact_of(expired.invitation)), 410))
     except invitations.NotFound:
         abort(404)
     g.token = token
@@ -114,7 +123,8 @@ def _status(invitation: Invitation, key: str, questions: list[Question], given: 
 def start() -> Any:
     inv: Invitation = g.invitation
     if inv.response is not None and inv.response.state == "submitted":
-        return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement)
+        return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement,
+                               number=receipts.receipt_number(inv.response), contact=invitations.contact_of(inv))
     given = inv.response.answer_map() if inv.response else {}
     tasks = [
         {"questionnaire": q, "section": section, "count": len(questions),
@@ -123,7 +133,20 @@ def start() -> Any:
     ]
     return render_template("portal/start.html", invitation=inv, engagement=inv.engagement, tasks=tasks,
                            done=sum(1 for t in tasks if t["status"] == "done"),
-                           citation=policy_import.citation_for_invitation(inv))
+                           citation=policy_import.citation_for_invitation(inv), **_brief(inv))
+
+
+EXPIRY_WARNING = dt.timedelta(days=3)
+
+
+def _brief(inv: Invitation) -> dict[str, Any]:
+    """What every start page names: the municipal contact, the time needed, the documents, and
+    whether the link expires soon."""
+    return {
+        "contact": invitations.contact_of(inv),
+        "preparation": invitations.preparation_for(inv.engagement, definitions.invitation_questionnaires(inv)),
+        "expires_soon": inv.expires_at - utcnow() < EXPIRY_WARNING,
+    }
 
 
 @dataclass
@@ -437,7 +460,49 @@ def submit() -> Any:
         answers.submit_response(inv)
     if refusal:
         flash(refusal.message, "error")
+    else:
+        receipts.confirmation_mail_after_commit(inv)
     return redirect(url_for("portal.start"))
+
+
+@bp.route("/handover", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"], key_func=_portal_key)
+def handover() -> Any:
+    """Hand the link to a colleague: named, recorded in the audit log, and mailed the link."""
+    inv: Invitation = g.invitation
+    if inv.state != "open":
+        return redirect(url_for("portal.start"))
+    form = HandoverForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("portal/handover.html", invitation=inv, engagement=inv.engagement, form=form,
+                               form_has_errors=bool(form.errors)), status
+    with refusable(StateError) as refusal:
+        mail = invitations.hand_over(inv, name=form.delegate_name.data, email=form.delegate_email.data,
+                                     link=invitations.portal_link(g.token))
+    if refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("portal.start"))
+    invitations.send_after_commit(mail, key=f"mail:handover:{inv.id}:{mail.to}",
+                                  organisation_id=inv.engagement.organisation_id)
+    flash(f"{form.delegate_name.data} 様に、回答のリンクをメールでお送りしました。引継ぎは"
+          f"{inv.engagement.organisation.self_reference}の記録に残りました。", "success")
+    return redirect(url_for("portal.start"))
+
+
+@bp.route("/receipt.pdf")
+@limiter.limit(_rate_limit, key_func=_portal_key)
+def receipt() -> Any:
+    """The receipt of the submitted answers (PDF): every answer, the reference number, the contact."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "submitted":
+        abort(404)
+    pdf = receipts.receipt_pdf(inv)
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    number = receipts.receipt_number(inv.response)
+    response.headers["Content-Disposition"] = content_disposition(f"回答受付票_{number}.pdf", f"receipt-{number}.pdf")
+    return response
 
 
 @bp.app_template_global()

@@ -175,7 +175,8 @@ def invite(engagement_id: int) -> Any:
     with refusable(StateError) as refusal:
         sent = invitations.send_invitation(
             eng, recipient_email=form.recipient_email.data, recipient_name=form.recipient_name.data or "",
-            user=current_user,
+            user=current_user, contact_department=form.contact_department.data or "",
+            contact_phone=form.contact_phone.data or "",
         )
     if refusal:
         flash(refusal.message, "error")
