@@ -64,6 +64,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=200)},
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
     "staff.revoke": {"POST": staff(PROCUREMENT, ok=302)},
+    "staff.reassess": {"POST": staff(PROCUREMENT, ok=302)},  # the approved engagement: a next one each time
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},

@@ -33,7 +33,7 @@ FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 NAME_RE = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re.I)
 # Routes whose POST is not a form (or would end the fuzzing session).
 NOT_FORMS = {"auth.logout", "portal.submit", "policy_admin.accept", "policy_admin.discard", "jobs_admin.retry",
-             "api_keys_admin.revoke", "admin.reset_article", "staff.revoke", "legal.issue",
+             "api_keys_admin.revoke", "admin.reset_article", "staff.revoke", "staff.reassess", "legal.issue",
              "portal.autosave"}  # autosave: the section page's script posts it, not a form of its own
 
 

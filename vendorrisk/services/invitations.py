@@ -144,11 +144,14 @@ def send_invitation(
     invitation.response = Response()
     engagement.move_to("invited")
     db.session.flush()
+    from .answers import prefill_from_last_approved  # answers reads the definitions frozen above
+
+    carried = prefill_from_last_approved(invitation)
     link = portal_link(token)
     audit.record(
         "invitation.send", "invitation", invitation.id, organisation_id=engagement.organisation_id,
         actor=user or audit.SYSTEM,
-        data={"engagement": engagement.reference, "to": recipient_email,
+        data={"engagement": engagement.reference, "to": recipient_email, "carried_over": carried,
               "questionnaires": [f"{q.id}@{q.version}" for q in definitions]},
     )
     return SentInvitation(invitation, token, link, _invitation_mail(engagement, invitation, link, definitions))

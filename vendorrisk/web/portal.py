@@ -91,8 +91,9 @@ def _sections(invitation: Invitation) -> list[SectionEntry]:
     if cached is not None:
         return cached
     out = []
+    copied = answers.copied_ids(invitation)  # entered once, on the first questionnaire that asks it
     for q in questionnaires:
-        applicable = {x.id for x in q.applicable(profile)}
+        applicable = {x.id for x in q.applicable(profile)} - copied
         for section in q.sections:
             questions = [x for x in section.questions if x.id in applicable]
             if questions:
@@ -206,10 +207,39 @@ class SectionPage:
             questionnaire=self.questionnaire, section=self.section, questions=self.questions, form=form,
             answers=self.answers(), field_name=field_name, index=self.index, total=len(self.sections),
             form_has_errors=errors, bases={field_name(q): b.render() for q, b in bases.items()},
-            notice=notice,
+            notice=notice, carried=answers.unconfirmed(self.invitation) & {q.id for q in self.questions},
+            same_as=self.same_as_fields(),
+            back_to_check=request.values.get("from") == "check",
         )
 
+    def same_as_pairs(self) -> dict[str, Question]:
+        """Security officer question → the responsible manager question above it on this page
+        (「上記と同じ」: the same person is not typed twice)."""
+        managers = [q for q in self.questions if q.annex_field == "responsible_manager" and q.type == "person"]
+        if not managers:
+            return {}
+        return {q.id: managers[0] for q in self.questions
+                if q.annex_field == "security_officer" and q.type == "person"}
+
+    def same_as_posted(self) -> set[str]:
+        return {qid for qid in self.same_as_pairs() if request.form.get(field_name(qid) + "-same") == "yes"}
+
+    def same_as_fields(self) -> dict[str, dict[str, Any]]:
+        """For the template: the checkbox's label and whether it is ticked (as posted, else as stored)."""
+        pairs = self.same_as_pairs()
+        if not pairs:
+            return {}
+        if request.method == "POST":
+            ticked = self.same_as_posted()
+        else:
+            stored = self.answers(set(pairs) | {m.id for m in pairs.values()})
+            ticked = {qid for qid, manager in pairs.items()
+                      if stored.get(qid) and stored.get(qid) == stored.get(manager.id)}
+        return {qid: {"label": manager.text_ja, "checked": qid in ticked} for qid, manager in pairs.items()}
+
     def next_url(self) -> str:
+        if request.values.get("from") == "check":  # 「変更」 from the check page goes back there
+            return url_for("portal.check") + f"#section-{field_name(self.key)}"
         if self.index + 1 < len(self.sections):
             nq, nsec, _ = self.sections[self.index + 1]
             return url_for("portal.section", qid=nq.id, section_id=nsec.id)
@@ -323,6 +353,9 @@ def _missing_message(missing: list[Question]) -> str:
 
 def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    same = page.same_as_posted()
+    for qid in same:  # 「上記と同じ」: the fields below the tick are not read, nor checked
+        form[field_name(qid)].errors = []
     for question in page.questions:
         if only is not None and question.id not in only:
             continue
@@ -331,8 +364,11 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
             stored = _store_upload(page, question, field)
             if stored is not None:
                 values[question.id] = stored
-        elif not field.errors:
+        elif not field.errors and question.id not in same:
             values[question.id] = getattr(field, "answer_value", None)
+    for qid, manager in page.same_as_pairs().items():
+        if qid in same and manager.id in values and (only is None or qid in only):
+            values[qid] = values[manager.id]
     return values
 
 
@@ -415,12 +451,15 @@ def _check_groups(inv: Invitation) -> tuple[list[dict[str, Any]], list[dict[str,
     assert inv.response is not None
     given = inv.response.answer_map()
     visible = answers.visible_ids(inv, given)
+    unconfirmed = answers.unconfirmed(inv)
     groups, missing = [], []
     for q, sec, questions in _sections(inv):
-        rows = [_check_row(question, given.get(question.id)) for question in questions if question.id in visible]
-        url = url_for("portal.section", qid=q.id, section_id=sec.id)
-        missing += [{"question": row["question"], "url": f"{url}#{field_name(row['question'].id)}-group"}
-                    for row in rows if row["question"].required and not row["answered"]]
+        rows = [_check_row(question, given.get(question.id)) | {"carried": question.id in unconfirmed}
+                for question in questions if question.id in visible]
+        url = url_for("portal.section", qid=q.id, section_id=sec.id) + "?from=check"
+        missing += [{"question": row["question"], "url": f"{url}#{field_name(row['question'].id)}-group",
+                     "carried": row["carried"] and row["answered"]}
+                    for row in rows if (row["question"].required and not row["answered"]) or row["carried"]]
         groups.append({"questionnaire": q, "section": sec, "rows": rows})
     return groups, missing
 
@@ -454,7 +493,7 @@ def submit() -> Any:
     inv: Invitation = g.invitation
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if answers.missing_required(inv):
+    if answers.missing_required(inv) or answers.unconfirmed(inv):
         return _render_check(inv, show_errors=True), 400
     with refusable(StateError) as refusal:
         answers.submit_response(inv)

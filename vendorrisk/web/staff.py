@@ -161,6 +161,7 @@ def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None,
         "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
         invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
         empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
+        carried=answers.carried_summary(eng.current_invitation()),
     )
     return page, status
 
@@ -191,6 +192,22 @@ def invite(engagement_id: int) -> Any:
         return render_template("staff/invitation_sent.html", engagement=eng, sent=sent, delivery=delivery.value)
 
     return RenderAfterCommit(sent_page)
+
+
+@bp.route("/engagements/<int:engagement_id>/reassess", methods=["POST"])
+@roles_required("procurement")
+def reassess(engagement_id: int) -> Any:
+    eng = org_engagement(engagement_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    with refusable(StateError) as refusal:
+        successor = engagements.reassess(eng, actor=current_user)
+    if refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    flash(f"再評価の案件「{successor.reference}」を作りました。回答依頼を送ると、前回承認された回答が"
+          "「前回の回答」として入力済みになります。事業者は確認と変更だけで回答できます。", "success")
+    return redirect(url_for("staff.engagement", engagement_id=successor.id))
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
