@@ -167,3 +167,21 @@ def test_the_daily_command_sends_the_expiry_warning_once(app, runner, seed, invi
     subjects = [str(message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"])
                 for p in Path(app.config["OUTBOX_DIR"]).glob("*.eml")]
     assert sum("回答の期限が近づいています" in s for s in subjects) == 1
+
+
+def test_change_from_the_check_page_returns_to_it(app, client, seed, invite):
+    from helpers import form_data_for, portal_sections
+
+    token = invite()
+    answer_all(app, client, token)
+    check = client.get(f"/r/{token}/check").get_data(as_text=True)
+    assert f"/r/{token}/s/outsourcing/out.select?from=check#" in check
+    qid, sid, questions = portal_sections(app, token)[0]
+    url = f"/r/{token}/s/{qid}/{sid}?from=check"
+    page = client.get(url).get_data(as_text=True)
+    assert "保存して確認に戻る" in page and "回答内容の確認に戻る" in page
+    r = client.post(url, data=form_data_for(questions))
+    assert r.status_code == 302 and r.headers["Location"].split("#")[0].endswith(f"/r/{token}/check")
+    # without it, 保存して次へ moves on to the next section as before
+    r = client.post(f"/r/{token}/s/{qid}/{sid}", data=form_data_for(questions))
+    assert "/check" not in r.headers["Location"]

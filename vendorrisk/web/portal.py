@@ -270,6 +270,8 @@ def _posted_bases(page: SectionPage) -> dict[str, AnswerBase]:
 CSRF_LOST = ("画面を開いてから時間がたったため、入力内容はまだ保存されていません。入力内容はこの画面に残しています。"
              "確認して、もう一度「保存して次へ」を押してください。")
 SAVED_HERE = "回答を保存しました。"
+FROZEN = ("回答はすでに送信されたため、この画面の入力は保存されていません。入力した内容はこの画面に残しています。"
+          "送信した回答を変更する必要がある場合は、入力した内容を控えて、依頼元のお問い合わせ先にご連絡ください。")
 
 
 def _csrf_refused() -> bool:
@@ -289,6 +291,9 @@ def section(qid: str, section_id: str) -> Any:
     inv: Invitation = g.invitation
     assert inv.response is not None
     if inv.response.state != "draft":
+        if request.method == "POST":  # a save after the freeze: refused, and what was typed stays on the page
+            page = SectionPage.find(inv, qid, section_id)
+            return page.render(page.form(), bases=_posted_bases(page), notice=FROZEN), 409
         flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
         return redirect(url_for("portal.start"))
     page = SectionPage.find(inv, qid, section_id)
@@ -308,9 +313,8 @@ def section(qid: str, section_id: str) -> Any:
             has_errors, bases = _save_section(page, form)
     except answers.Busy as busy:  # nothing saved: the page comes back with what was typed
         return page.render(form, bases=_posted_bases(page), notice=str(busy)), 503
-    if refusal:
-        flash(refusal.message, "error")
-        return redirect(url_for("portal.start"))
+    if refusal:  # submitted from another tab meanwhile: nothing saved, the typing kept
+        return page.render(form, bases=_posted_bases(page), notice=FROZEN), 409
     if has_errors:
         keep_changes()  # the valid answers are saved; the page shows what failed and why
         return page.render(form, errors=True, bases=bases)
@@ -405,7 +409,7 @@ def autosave(qid: str, section_id: str) -> Any:
     if _csrf_refused():
         return jsonify(error="画面の有効期限が切れました。「保存して次へ」を押して保存してください。"), 400
     if inv.response.state != "draft":
-        return jsonify(error="回答は提出済みのため、保存できません。"), 409
+        return jsonify(error=FROZEN), 409
     page = SectionPage.find(inv, qid, section_id)
     changed = set(request.form.getlist("_changed"))
     only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
@@ -417,7 +421,7 @@ def autosave(qid: str, section_id: str) -> Any:
     except answers.Busy as busy:
         return jsonify(error=str(busy), retry=True), 503
     if refusal:
-        return jsonify(error=refusal.message), 409
+        return jsonify(error=FROZEN), 409
     errors = {field_name(q.id): list(form[field_name(q.id)].errors) for q in page.questions
               if q.id in only and form[field_name(q.id)].errors}
     conflicts = {field_name(q.id): _conflict_message(q, result.conflicts[q.id]) for q in page.questions
