@@ -102,7 +102,9 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.submit": {"POST": everyone(400)},
     "portal.autosave": {"POST": everyone(200)},
     "portal.handover": {"GET": everyone(200), "POST": everyone(400)},
-    "portal.receipt": {"GET": everyone(404)},  # the world's link is not submitted yet
+    "portal.receipt": {"GET": everyone(404)},
+    "portal.sheet_download": {"GET": everyone(200)},
+    "portal.sheet_upload": {"GET": everyone(200), "POST": everyone(400)},  # the world's link is not submitted yet
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),

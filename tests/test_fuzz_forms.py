@@ -70,7 +70,7 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
         "reviewer": [f"/staff/engagements/{submitted}/review"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/"],
         "legal": [f"/legal/engagements/{eid}"],
-        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{token}/handover"],
+        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{token}/handover", f"/r/{token}/sheet"],
     }
 
 

@@ -275,6 +275,17 @@ class InvitationForm(FlaskForm):
     )
 
 
+class AnswerSheetForm(FlaskForm):
+    """A filled-in answer workbook (.xlsx) uploaded on the portal."""
+
+    sheet = FileField(
+        "記入した回答用ファイル（.xlsx）",
+        validators=[FileRequired("アップロードするファイルを選んでください。"),
+                    FileSize(max_size=10 * 1024 * 1024, message="ファイルが大きすぎます（10MBまで）。")],
+        description="ダウンロードした回答用ファイルに記入し、Excel形式（.xlsx）のまま保存したものを選んでください。",
+    )
+
+
 class HandoverForm(FlaskForm):
     """The contractor hands the link to a colleague (a second named contact)."""
 

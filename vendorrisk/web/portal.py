@@ -31,14 +31,15 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
+from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
-from ..services import answers, definitions, evidence, invitations, policy_import, receipts
+from ..services import answer_sheets, answers, definitions, evidence, invitations, policy_import, receipts
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
 from .downloads import content_disposition
-from .forms import EmptyForm, HandoverForm
+from .forms import AnswerSheetForm, EmptyForm, HandoverForm
 from .unit_of_work import keep_changes, refusable
 
 bp = Blueprint("portal", __name__, url_prefix="/r/<token>")
@@ -531,6 +532,55 @@ def handover() -> Any:
     flash(f"{form.delegate_name.data} 様に、回答のリンクをメールでお送りしました。引継ぎは"
           f"{inv.engagement.organisation.self_reference}の記録に残りました。", "success")
     return redirect(url_for("portal.start"))
+
+
+@bp.route("/sheet.xlsx")
+@limiter.limit(_rate_limit, key_func=_portal_key)
+def sheet_download() -> Any:
+    """The questionnaire as an Excel file to fill in offline (with the answers saved so far)."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "draft":
+        abort(404)
+    response = make_response(answer_sheets.workbook_for(inv))
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = content_disposition(
+        f"回答用_{inv.engagement.reference}.xlsx", f"answers-{inv.engagement.reference}.xlsx")
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/sheet", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"], key_func=_portal_key)
+def sheet_upload() -> Any:
+    """Upload the filled-in workbook: row-level errors and nothing saved, or every answer saved."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "draft":
+        return redirect(url_for("portal.start"))
+    form = AnswerSheetForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.sheet.data
+        try:
+            with refusable(StateError) as refusal:
+                done = answer_sheets.import_workbook(inv, upload.filename or "answers.xlsx", upload.read(),
+                                                     current_app.config["UPLOAD_DIR"],
+                                                     actor=f"contractor:invitation:{inv.id}")
+            if refusal:
+                flash(refusal.message, "error")
+                return redirect(url_for("portal.start"))
+            errors = done.errors
+        except (SheetRefused, evidence.EvidenceRefused) as exc:
+            errors = [str(exc)]
+        if not errors:
+            flash(f"ファイルの回答を保存しました（{done.saved}問）。内容を確認して送信してください。", "success")
+            return redirect(url_for("portal.check"))
+        form.sheet.errors = ["ファイルに誤りがあるため、回答は保存していません。"
+                             "下の一覧の行を直して、もう一度アップロードしてください。"]
+    status = 400 if request.method == "POST" else 200
+    return render_template("portal/sheet.html", invitation=inv, engagement=inv.engagement, form=form,
+                           row_errors=errors, form_has_errors=bool(form.errors)), status
 
 
 @bp.route("/receipt.pdf")
