@@ -65,6 +65,8 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
     "staff.revoke": {"POST": staff(PROCUREMENT, ok=302)},
     "staff.reassess": {"POST": staff(PROCUREMENT, ok=302)},  # the approved engagement: a next one each time
+    "staff.answer_sheet_download": {"GET": staff(PROCUREMENT)},  # the cloud engagement's open invitation
+    "staff.answer_sheet_upload": {"POST": staff(PROCUREMENT, ok=302)},  # no file: back with a message
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
@@ -165,6 +167,8 @@ def world(app, seed):
             "policy_admin.accept": {"edition_id": editions[1].id},
             "policy_admin.discard": {"edition_id": editions[2].id},
             "staff.invite": {"engagement_id": cloud.id},
+            "staff.answer_sheet_download": {"engagement_id": cloud.id},
+            "staff.answer_sheet_upload": {"engagement_id": cloud.id},
             "run_id": run.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",

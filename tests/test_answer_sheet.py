@@ -138,3 +138,28 @@ def test_hostile_workbooks_save_nothing(app, client, seed, invite):
     wrong_id["回答"]["A2"].value = "out.nothing.here"
     wrong_id["回答"]["F2"].value = "はい"
     _refused(app, client, token, _bytes(wrong_id), "2行目：ID「out.nothing.here」はこの質問票の設問ではありません")
+
+
+def test_procurement_uploads_the_sheet_a_contractor_mailed_back(app, client, seed, login, invite):
+    invite()
+    eid = seed.engagements[("tamana-city", "outsourcing")]
+    login(seed.users["procurement"])
+    r = client.get(f"/staff/engagements/{eid}/answer-sheet.xlsx")
+    assert r.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(r.data))
+    _fill(wb)
+    bad = openpyxl.load_workbook(io.BytesIO(_bytes(wb)))
+    _rows_by_id(bad["回答"])["out.select.audit"][5].value = "たぶん"
+    r = client.post(f"/staff/engagements/{eid}/answer-sheet", data={"sheet": (io.BytesIO(_bytes(bad)), "back.xlsx")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "回答は保存していません" in page and "「たぶん」は選択肢にありません" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Answer.id))) == 0
+    r = client.post(f"/staff/engagements/{eid}/answer-sheet", data={"sheet": (io.BytesIO(_bytes(wb)), "back.xlsx")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "ファイルの回答を保存しました" in r.get_data(as_text=True)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).filter_by(action="response.sheet_import"))
+        assert event.actor.startswith("user:")
+        assert db.session.scalar(select(Evidence).filter_by(question_id="_sheet")).filename == "back.xlsx"

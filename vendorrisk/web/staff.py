@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,14 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.questionnaire import ANSWER_TYPES
 from ..domain.scoring import RATING_JA
+from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
-from ..services import answers, audit, definitions, engagements, exports, invitations, listing, vendors
+from ..services import answer_sheets, answers, audit, definitions, engagements, exports, invitations, listing, vendors
+from ..services.evidence import EvidenceRefused
 from ..services.review import decide, latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
-from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
+from .forms import AnswerSheetForm, DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -161,7 +163,7 @@ def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None,
         "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
         invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
         empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
-        carried=answers.carried_summary(eng.current_invitation()),
+        carried=answers.carried_summary(eng.current_invitation()), sheet_form=AnswerSheetForm(),
     )
     return page, status
 
@@ -208,6 +210,51 @@ def reassess(engagement_id: int) -> Any:
     flash(f"再評価の案件「{successor.reference}」を作りました。回答依頼を送ると、前回承認された回答が"
           "「前回の回答」として入力済みになります。事業者は確認と変更だけで回答できます。", "success")
     return redirect(url_for("staff.engagement", engagement_id=successor.id))
+
+
+def _open_invitation(eng: Engagement) -> Invitation:
+    invitation = eng.current_invitation()
+    if invitation is None or invitation.state != "open":
+        abort(404)
+    return invitation
+
+
+@bp.route("/engagements/<int:engagement_id>/answer-sheet.xlsx")
+@roles_required("procurement")
+def answer_sheet_download(engagement_id: int) -> Any:
+    """The open invitation's questionnaire as XLSX, for a contractor who answers by mail."""
+    eng = org_engagement(engagement_id)
+    sent = make_response(answer_sheets.workbook_for(_open_invitation(eng)))
+    sent.headers["Content-Type"] = XLSX_MIMETYPE
+    sent.headers["Content-Disposition"] = content_disposition(f"回答用_{eng.reference}.xlsx",
+                                                              f"answers-{eng.reference}.xlsx")
+    return sent
+
+
+@bp.route("/engagements/<int:engagement_id>/answer-sheet", methods=["POST"])
+@roles_required("procurement")
+def answer_sheet_upload(engagement_id: int) -> Any:
+    """Procurement uploads the workbook a contractor filled in and sent back (audited as theirs)."""
+    eng = org_engagement(engagement_id)
+    invitation = _open_invitation(eng)
+    form = AnswerSheetForm()
+    if not form.validate_on_submit():
+        for message in form.sheet.errors:
+            flash(message, "error")
+        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    upload = form.sheet.data
+    try:
+        with refusable(StateError) as refusal:
+            done = answer_sheets.import_workbook(invitation, upload.filename or "answers.xlsx", upload.read(),
+                                                 current_app.config["UPLOAD_DIR"], actor=current_user)
+        errors = [refusal.message] if refusal else done.errors
+    except (SheetRefused, EvidenceRefused) as exc:
+        errors = [str(exc)]
+    if errors:
+        flash("ファイルに誤りがあるため、回答は保存していません：" + " ／ ".join(errors), "error")
+    else:
+        flash(f"ファイルの回答を保存しました（{done.saved}問）。送信は事業者が回答画面から行います。", "success")
+    return redirect(url_for("staff.engagement", engagement_id=eng.id))
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
