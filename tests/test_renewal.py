@@ -190,3 +190,19 @@ def test_security_officer_same_as_above(app, client, seed, invite):
 def _vendor_id(app, seed) -> int:
     with app.app_context():
         return db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")]).vendor_id
+
+
+def test_a_whole_set_of_answers_given_at_once_confirms_the_carried_ones(app, client, seed, login,
+                                                                        make_submitted_invitation):
+    """A filled-in workbook or the demo gives every answer at once: that confirms them."""
+    from conftest import approve_through_services
+
+    eid = approve_through_services(app, seed)
+    login(seed.users["procurement"])
+    r = client.post(f"/staff/engagements/{eid}/reassess")
+    new_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    invitation_id = make_submitted_invitation(new_id)
+    with app.app_context():
+        inv = db.session.get(Invitation, invitation_id)
+        assert inv.state == "submitted" and inv.response.carried_over
+        assert all(e["confirmed"] for e in inv.response.carried_over.values())

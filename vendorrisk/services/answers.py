@@ -202,6 +202,9 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     _insert(response, _apply(response, values, base, result), values, base, result)
     db.session.flush()
     confirmed = set(result.written)  # a carried-over answer changed is an answer given
+    if completed_section is None and not base:
+        # a whole set of answers given at once (a filled-in workbook, the demo): each one given is confirmed
+        confirmed |= set(values)
     if completed_section is not None and section_done is not None:
         if section_done and section_questions is not None:
             result.missing = _missing_in(invitation, section_questions)
