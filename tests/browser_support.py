@@ -48,6 +48,9 @@ PHONE: dict[str, Any] = {
     "timezone_id": "Asia/Tokyo",
 }
 
+# The narrowest phone the portal is checked at (iPhone SE / mini class), 375 CSS px wide.
+PHONE_375: dict[str, Any] = {**PHONE, "viewport": {"width": 375, "height": 667}}
+
 # How long a page may take to do anything before the test fails (ms); the app answers locally.
 TIMEOUT_MS = 15_000
 

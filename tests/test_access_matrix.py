@@ -76,6 +76,9 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     # 監査記録: admin, the reviewer and legal; procurement sees each engagement's invitation history.
     "records.audit_trail_page": {"GET": staff(("admin", "reviewer", "legal"), other=200)},
     "staff.record_check": {"POST": staff(PROCUREMENT, ok=400)},  # an empty form: no answer chosen
+    "staff.reassess": {"POST": staff(PROCUREMENT, ok=302)},  # the approved engagement: a next one each time
+    "staff.answer_sheet_download": {"GET": staff(PROCUREMENT)},  # the cloud engagement's open invitation
+    "staff.answer_sheet_upload": {"POST": staff(PROCUREMENT, ok=302)},  # no file: back with a message
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
@@ -118,6 +121,10 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.section": {"GET": everyone(200), "POST": everyone(302)},
     "portal.submit": {"POST": everyone(400)},
     "portal.autosave": {"POST": everyone(200)},
+    "portal.handover": {"GET": everyone(200), "POST": everyone(400)},
+    "portal.receipt": {"GET": everyone(404)},
+    "portal.sheet_download": {"GET": everyone(200)},
+    "portal.sheet_upload": {"GET": everyone(200), "POST": everyone(400)},  # the world's link is not submitted yet
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),
@@ -190,6 +197,8 @@ def build_world(app: Flask, seed: Any) -> dict[str, Any]:
             # the social-media bank asks the municipality whether it lists its official accounts
             "staff.record_check": {"engagement_id": social.id},
             "question_id": "sns.procedure.official_list",
+            "staff.answer_sheet_download": {"engagement_id": cloud.id},
+            "staff.answer_sheet_upload": {"engagement_id": cloud.id},
             "run_id": run.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",

@@ -256,7 +256,7 @@ def test_saves_racing_the_submit_are_in_the_submitted_answers_or_refused(instanc
             assert r.status == 409 and "提出済み" in data["error"], (r.status, data)
             assert answers[question.id] != f"競合 {question.id}"
     for (_section, question), r in zip(full, results[4:], strict=True):
-        if "入力した内容は保存していません" in r.text():  # refused, and says so
+        if "この画面の入力は保存されていません" in r.text():  # refused, and says so (the typing kept)
             assert answers[question.id] != f"競合 {question.id}"
         else:  # saved (the next page may say that the answers have since been submitted)
             assert answers[question.id] == f"競合 {question.id}", "an acknowledged save is in the submitted answers"
@@ -359,9 +359,9 @@ def test_a_section_saved_after_the_submit_says_it_was_not_saved(app, client, inv
     assert client.post(f"/r/{token}/submit").status_code == 302
     qid, sid, questions = portal_sections(app, token)[0]
     r = client.post(f"/r/{token}/s/{qid}/{sid}", data=form_data_for(questions), follow_redirects=True)
-    assert "入力した内容は保存していません" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "この画面の入力は保存されていません" in r.get_data(as_text=True)
     opened = client.get(f"/r/{token}/s/{qid}/{sid}", follow_redirects=True).get_data(as_text=True)
-    assert "回答は提出済みです。" in opened and "保存していません" not in opened
+    assert "回答は提出済みです。" in opened and "保存されていません" not in opened
 
 
 # -- 2. kill -9 in the middle of saves, uploads, a submit and annex issues ---------------------------

@@ -33,7 +33,8 @@ FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 NAME_RE = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re.I)
 # Routes whose POST is not a form (or would end the fuzzing session).
 NOT_FORMS = {"auth.logout", "portal.submit", "policy_admin.accept", "policy_admin.discard", "jobs_admin.retry",
-             "api_keys_admin.revoke", "admin.reset_article", "mail_admin.reset", "staff.revoke", "legal.issue",
+             "api_keys_admin.revoke", "admin.reset_article", "mail_admin.reset", "staff.revoke", "staff.reassess",
+             "legal.issue",
              "portal.autosave",
              # buttons without fields (a confirmation, archive or restore): nothing to fuzz
              "staff.resend", "records.archive_vendor", "records.restore_vendor", "records.archive_engagement",
@@ -71,12 +72,13 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
         "procurement": ["/staff/vendors/new", "/staff/engagements/new",
                         f"/staff/engagements/{uninvited}", "/account/password",
                         f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit",
-                        f"/staff/engagements/{submitted}"],  # with the 所管課's checklist (social media)
+                        f"/staff/engagements/{submitted}",  # with the 所管課's checklist (social media)
+                        f"/staff/engagements/{seed.engagements[('tamana-city', 'cloud')]}"],  # open: sheet upload
         "reviewer": [f"/staff/engagements/{submitted}/review"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/",
                   "/admin/mail/reminder_before"],
         "legal": [f"/legal/engagements/{eid}"],
-        "contractor": [f"/r/{token}/s/{qid}/{sid}"],
+        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{token}/handover", f"/r/{token}/sheet"],
     }
 
 

@@ -723,7 +723,8 @@ def test_answers_posted_after_submit_change_nothing(app, client, seed, login, in
     for qid, sid, questions in _sections(app, token):
         data = form_data_for(questions, {q.id: "改ざん" for q in questions if q.type == "text"})
         r = client.post(f"/r/{token}/s/{qid}/{sid}", data=data)
-        assert r.status_code == 302
+        assert r.status_code == 409  # refused, with what was typed kept on the page
+        assert "改ざん" in r.get_data(as_text=True) or not any(q.type == "text" for q in questions)
     # Double submit.
     r = client.post(f"/r/{token}/submit")
     assert r.status_code == 302
@@ -735,7 +736,7 @@ def test_answers_posted_after_submit_change_nothing(app, client, seed, login, in
         assert db.session.scalar(select(func.count(Assessment.id))) == 1, "double submit scores once"
 
 
-def test_tokens_wrong_revoked_expired_are_neutral_404(app, client, seed, login):
+def test_tokens_wrong_and_revoked_are_neutral_404_expired_is_a_plain_410(app, client, seed, login):
     eid = seed.engagements[("tamana-city", "outsourcing")]
     login(seed.users["procurement"])
     token = _invite(client, eid)
@@ -760,8 +761,10 @@ def test_tokens_wrong_revoked_expired_are_neutral_404(app, client, seed, login):
         inv = invitation_for_token(token2)
         inv.expires_at = utcnow().replace(year=2000)
         db.session.commit()
-    r = client.get(f"/r/{token2}/")
-    assert r.status_code == 404 and r.get_data(as_text=True) == wrong
+    for path in ("/", "/check", "/s/outsourcing/out.select", "/handover"):
+        r = client.get(f"/r/{token2}{path}")
+        assert r.status_code == 410 and "このリンクの有効期限が切れています" in r.get_data(as_text=True)
+    assert client.post(f"/r/{token2}/submit").status_code == 410
 
 
 # --- other organisations' ids in staff URLs -----------------------------------------------------

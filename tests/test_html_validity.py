@@ -34,6 +34,19 @@ def backend() -> str:
     return "sqlite"
 
 
+def _expire_links(app) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from vendorrisk.extensions import db
+    from vendorrisk.models import Invitation, utcnow
+
+    with app.app_context():
+        db.session.execute(update(Invitation).values(expires_at=utcnow() - dt.timedelta(minutes=1)))
+        db.session.commit()
+
+
 def test_every_page_is_valid_html(app, seed, world, tmp_path):  # noqa: F811
     _require_vnu()
     staff = app.test_client()
@@ -64,6 +77,11 @@ def test_every_page_is_valid_html(app, seed, world, tmp_path):  # noqa: F811
         path = out / f"anon{len(written)}.html"
         path.write_bytes(anonymous.get(page).data)
         written.append(path)
+    _expire_links(app)  # the page an expired link shows
+    expired = anonymous.get(f"/r/{world['token']}/")
+    assert expired.status_code == 410
+    (out / "expired.html").write_bytes(expired.data)
+    written.append(out / "expired.html")
     assert len(written) >= 20
     result = subprocess.run(
         ["java", "-jar", str(VNU), "--errors-only", "--format", "json", *map(str, written)],

@@ -596,7 +596,7 @@ def test_group(out):
     assert v == [{"name": "株式会社A", "address": "東京都", "scope": "データ入力"}]
     assert t.score(q, v) == 1.0
     assert t.score(q, [{"name": "株式会社B"}]) == 0.0  # required fields missing
-    with pytest.raises(AnswerError, match="2行目「甲の情報を取り扱う」"):
+    with pytest.raises(AnswerError, match="2行目「本市の情報を取り扱う」"):
         t.normalize([{"name": "A"}, {"handles_info": "maybe"}], q)
     assert "名称：株式会社A" in t.display(q, v)
 

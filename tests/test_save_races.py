@@ -80,7 +80,7 @@ def test_saves_racing_the_submit_are_in_the_submitted_answers_or_refused(app, cl
         if status == 200 and not data["conflicts"]:
             assert frozen.get(qid) == f"競合 {qid}", "an acknowledged save is in the submitted answers"
         else:
-            assert status == 409 and "提出済み" in data["error"], data
+            assert status == 409 and "送信されたため" in data["error"] and "残しています" in data["error"], data
 
 
 def test_two_first_saves_of_a_section_at_once_both_land(app, invite):
@@ -108,3 +108,21 @@ def test_two_tabs_marking_sections_done_at_once_keep_both_marks(app, client, inv
     assert results == [302] * len(sections), results
     _answers, done, _frozen = response_of(app, token)
     assert {f"{qid}:{sid}" for qid, sid, _ in sections} <= set(done), done
+
+
+def test_a_save_after_the_submit_is_refused_with_the_typing_kept(app, client, invite):
+    token = invite()
+    answer_all(app, client, token)
+    url, question = optional_texts(app, token)[0]
+    assert client.post(f"/r/{token}/submit").status_code == 302
+    typed = "送信の後に入力した文章"
+    name = field_name(question.id)
+    page = app.test_client().post(url, data={name: typed, "action": "continue"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 409
+    assert typed in body and "この画面の入力は保存されていません" in body
+    assert "入力した内容はこの画面に残しています" in body
+    auto = app.test_client().post(url + "/autosave", data={name: typed, "_changed": name})
+    assert auto.status_code == 409 and "残しています" in auto.get_json()["error"]
+    _answers, _done, frozen = response_of(app, token)
+    assert frozen is not None and frozen.get(question.id) != typed

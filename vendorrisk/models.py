@@ -344,6 +344,16 @@ class Invitation(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The municipal contact the portal and the mails name (copied when the invitation is sent).
+    contact_department: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # A colleague the contractor handed the link to (a second named contact, audited).
+    delegate_name: Mapped[str | None] = mapped_column(String(100))
+    delegate_email: Mapped[str | None] = mapped_column(String(254))
+    # When the "link expires soon" mail went out (once per invitation).
+    expiry_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     engagement: Mapped[Engagement] = relationship(back_populates="invitations")
     questionnaire_links: Mapped[list[InvitationQuestionnaire]] = relationship(
@@ -396,6 +406,9 @@ class Response(Model):
     # sha256 of the canonical JSON of the frozen answers; printed on the annex.
     answers_sha256: Mapped[str | None] = mapped_column(String(64))
     frozen_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Answers pre-filled from the vendor's last approved assessment of the same questionnaire:
+    # {question id: {"from": earlier response id, "digest": fingerprint, "confirmed": bool}}.
+    carried_over: Mapped[dict[str, Any] | None] = mapped_column(MutableDict.as_mutable(JSON))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     invitation: Mapped[Invitation] = relationship(back_populates="response")

@@ -78,3 +78,47 @@ def to_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def answer_workbook(rows: Sequence[Any], headers: Sequence[str], instructions: Sequence[str],
+                    answer_column: int) -> bytes:
+    """The questionnaire to fill in: sheet 「回答」 (one row per answer; a choice offered as a list from
+    the hidden sheet 「選択肢」, so only its labels are accepted), and sheet 「記入方法」. `rows` are
+    domain.answer_sheet.SheetRow. Every text is inert (see `neutralise`)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "回答"
+    choices = workbook.create_sheet("選択肢")
+    choices.sheet_state = "hidden"
+    notes = workbook.create_sheet("記入方法")
+    for line in instructions:
+        notes.append([neutralise(line)])
+    notes.column_dimensions["A"].width = 110
+    sheet.append([neutralise(h) for h in headers])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    letter = get_column_letter(answer_column + 1)
+    for number, row in enumerate(rows, start=2):
+        sheet.append([neutralise(v) for v in (row.key, row.section, row.text, "必須" if row.required else "任意",
+                                              row.how, row.answer, "")])
+        if row.choices:
+            choices.append([neutralise(c) for c in row.choices])
+            last = get_column_letter(len(row.choices))
+            listed = DataValidation(type="list", formula1=f"選択肢!$A${choices.max_row}:${last}${choices.max_row}",
+                                    allow_blank=True, showErrorMessage=True, errorTitle="選択肢にない値です",
+                                    error="一覧から選んでください。")
+            sheet.add_data_validation(listed)
+            listed.add(f"{letter}{number}")
+    for row_cells in sheet.iter_rows(min_row=2):
+        for c in row_cells:
+            c.data_type = "s"  # text, never a formula
+    for index, width in enumerate((28, 24, 60, 6, 24, 40, 40), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.column_dimensions["A"].hidden = False
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

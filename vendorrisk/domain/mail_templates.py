@@ -70,25 +70,33 @@ MAIL_KINDS: dict[str, MailKind] = {
 
 {{ organisation_name }}です。
 「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）について、
-当団体の{{ policy_title }} {{ clause_number }}「{{ clause_title }}」に基づき、
+{{ self_reference }}の{{ policy_title }} {{ clause_number }}「{{ clause_title }}」に基づき、
 貴社の情報セキュリティ対策をお伺いします。
 
 次のリンクから、アカウント登録なしで回答できます。途中で保存して、後から続けることもできます。
 {{ link }}
 
 回答期限：{{ due_date }}（この日の終わりまでリンクが使えます）
+所要時間の目安：約{{ minutes }}分（設問{{ question_count }}問）
 質問票：{{ questionnaires }}
+あらかじめご用意いただく資料：{{ documents }}
+お問い合わせ先：{{ contact }}
 
-このリンクは貴社専用です。転送しないでください。
+このリンクは貴社専用です。社内の別の方に回答をお願いする場合は、回答画面の「回答を社内の別の方に引き継ぐ」からお知らせください。
 """ + SIGNATURE_NOTE + """
 
 {{ signature }}
 """,
             (*_CONTRACTOR_VARS, ("link", "回答用のリンク"), ("questionnaires", "質問票の名前"),
-             ("policy_title", "基本方針の名称"), ("clause_number", "条項の番号"), ("clause_title", "条項の見出し")),
+             ("policy_title", "基本方針の名称"), ("clause_number", "条項の番号"), ("clause_title", "条項の見出し"),
+             ("self_reference", "団体の呼び方（本市・本町・本組合）"), ("minutes", "所要時間の目安（分）"),
+             ("question_count", "設問の数"), ("documents", "あらかじめ用意する資料"),
+             ("contact", "問い合わせ先（担当課・担当者・電話番号・メールアドレス）")),
             {"link": "https://example.jp/r/（回答用のリンク）", "questionnaires": "業務委託に関する確認",
-             "policy_title": "玉名市情報セキュリティ基本方針", "clause_number": "第8条",
-             "clause_title": "業務委託と外部サービスの利用"},
+             "policy_title": "玉名市情報セキュリティ基本方針", "clause_number": "6(8)",
+             "clause_title": "業務委託と外部サービス（クラウドサービス）の利用", "self_reference": "本市",
+             "minutes": 60, "question_count": 38, "documents": "ISMS認証の登録証の写し",
+             "contact": "担当課：総務部 情報政策課、担当者：契約 太郎、電話番号：0968-75-1111"},
         ),
         MailKind(
             "reminder_before", "回答期限の前のお知らせ", "事業者",

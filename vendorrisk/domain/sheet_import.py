@@ -187,7 +187,9 @@ def _refuse_formulas(rows: list[list[Any]], sheet: str) -> None:
             )
 
 
-def _read_xlsx(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
+def read_xlsx_sheets(path: Path) -> list[tuple[str, list[list[Any]]]]:
+    """Every sheet of a bounded workbook as (title, rows of values): refused (SheetRefused) when too
+    large once inflated, too long, or holding a formula. Shared by every spreadsheet the app reads."""
     import openpyxl
 
     _check_xlsx_bounds(path)
@@ -196,23 +198,30 @@ def _read_xlsx(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
         # data_only=False: a formula cell reads as its formula (refused below), never as a cached value.
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        meta: dict[str, str] = {}
-        rows: list[list[Any]] | None = None
+        out = []
         for ws in wb.worksheets:
-            title = unicodedata.normalize("NFKC", ws.title).strip().lower()
             data = [list(r) for r in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS)]
             if len(data) > MAX_ROWS:
                 raise SheetRefused(TOO_LARGE)
             _refuse_formulas(data, ws.title)
-            if title in ("meta", "定義情報", "情報"):
-                for r in data:
-                    if r and r[0] is not None and len(r) > 1:
-                        meta[_norm_header(r[0])] = _cell(r[1])
-            elif rows is None:
-                rows = data
-        return rows or [], meta
+            out.append((ws.title, data))
+        return out
     finally:
         wb.close()
+
+
+def _read_xlsx(path: Path) -> tuple[list[list[Any]], dict[str, str]]:
+    meta: dict[str, str] = {}
+    rows: list[list[Any]] | None = None
+    for sheet_title, data in read_xlsx_sheets(path):
+        title = unicodedata.normalize("NFKC", sheet_title).strip().lower()
+        if title in ("meta", "定義情報", "情報"):
+            for r in data:
+                if r and r[0] is not None and len(r) > 1:
+                    meta[_norm_header(r[0])] = _cell(r[1])
+        elif rows is None:
+            rows = data
+    return rows or [], meta
 
 
 def _bool(v: str) -> bool | None:

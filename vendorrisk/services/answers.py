@@ -13,7 +13,17 @@ from ..domain import questionnaire as qdef
 from ..domain import scoring
 from ..domain.vocabulary import canonical_sha256
 from ..extensions import db
-from ..models import Answer, Assessment, Invitation, Response, StateError, utcnow
+from ..models import (
+    Answer,
+    Assessment,
+    Engagement,
+    Invitation,
+    InvitationQuestionnaire,
+    QuestionnaireVersion,
+    Response,
+    StateError,
+    utcnow,
+)
 from . import audit
 from .definitions import invitation_questionnaires
 
@@ -187,16 +197,126 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     response = _response_of(invitation)
     lock_draft(response)
     base = base or {}
+    values = with_shared_copies(invitation, values)
     result = SaveResult()
     _insert(response, _apply(response, values, base, result), values, base, result)
     db.session.flush()
+    confirmed = set(result.written)  # a carried-over answer changed is an answer given
+    if completed_section is None and not base:
+        # a whole set of answers given at once (a filled-in workbook, the demo): each one given is confirmed
+        confirmed |= set(values)
     if completed_section is not None and section_done is not None:
         if section_done and section_questions is not None:
             result.missing = _missing_in(invitation, section_questions)
         _mark_section(response, completed_section, section_done and not result.missing)
+        if section_done and not result.missing and section_questions is not None:
+            confirmed |= {q.id for q in section_questions}  # 「完了」: every answer on it was looked at
+    _confirm(response, confirmed)
     invitation.last_opened_at = utcnow()
     db.session.flush()
     return result
+
+
+def _confirm(response: Response, qids: set[str]) -> None:
+    carried = response.carried_over or {}
+    touched = {q for q in qids if q in carried and not carried[q].get("confirmed")}
+    if touched:
+        response.carried_over = {q: ({**entry, "confirmed": True} if q in touched else entry)
+                                 for q, entry in carried.items()}
+
+
+def unconfirmed(invitation: Invitation) -> set[str]:
+    """Answers carried over from the last approved assessment that the contractor has neither
+    confirmed (marked their section 完了) nor changed."""
+    carried = _response_of(invitation).carried_over or {}
+    return {q for q, entry in carried.items() if not entry.get("confirmed")}
+
+
+def carried_summary(invitation: Invitation | None) -> dict[str, Any] | None:
+    """For staff: how many answers came from the last approved assessment, and which of them the
+    contractor kept, changed or has not confirmed yet (question ids by outcome)."""
+    if invitation is None or invitation.response is None or not invitation.response.carried_over:
+        return None
+    carried = invitation.response.carried_over
+    given = invitation.response.answer_map()
+    kept = sorted(q for q, e in carried.items() if e.get("confirmed") and e.get("digest") == value_digest(given.get(q)))
+    changed = sorted(q for q, e in carried.items() if e.get("digest") != value_digest(given.get(q)))
+    pending = sorted(q for q, e in carried.items() if not e.get("confirmed") and q not in changed)
+    return {"total": len(carried), "kept": len(kept), "changed": len(changed), "pending": len(pending),
+            "kept_ids": kept, "changed_ids": changed}
+
+
+def _last_approved(engagement: Engagement, questionnaire_id: str) -> Response | None:
+    """The response of the vendor's newest approved assessment that answered this questionnaire."""
+    return db.session.scalars(
+        select(Response)
+        .join(Assessment, Assessment.response_id == Response.id)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Engagement, Engagement.id == Invitation.engagement_id)
+        .join(InvitationQuestionnaire, InvitationQuestionnaire.invitation_id == Invitation.id)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == InvitationQuestionnaire.questionnaire_version_id)
+        .where(Engagement.vendor_id == engagement.vendor_id,
+               Engagement.organisation_id == engagement.organisation_id,
+               Assessment.decision == "approved", Response.state == "submitted",
+               QuestionnaireVersion.questionnaire_id == questionnaire_id)
+        .order_by(Assessment.decided_at.desc(), Assessment.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _carried_value(question: qdef.Question, value: Any) -> Any:
+    """An earlier answer as this version of the question accepts it; None if it no longer fits."""
+    kind = qdef.ANSWER_TYPES[question.type]
+    if question.type == "file" or not kind.is_answered(value):
+        return None  # evidence files belong to their own response: attached again if still valid
+    try:
+        return kind.normalize(value, question)
+    except (qdef.AnswerError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def prefill_from_last_approved(invitation: Invitation) -> int:
+    """Pre-fill a new invitation's answers from the vendor's last approved assessment of the same
+    questionnaire (each marked 「前回の回答」 until confirmed or changed); how many were filled."""
+    response = _response_of(invitation)
+    profile = invitation.engagement.profile()
+    carried: dict[str, Any] = {}
+    for questionnaire in invitation_questionnaires(invitation):
+        previous = _last_approved(invitation.engagement, questionnaire.id)
+        if previous is None:
+            continue
+        given = previous.answer_map()
+        for question in questionnaire.applicable(profile):
+            if question.id in carried:
+                continue
+            value = _carried_value(question, given.get(question.id))
+            if value is None:
+                continue
+            db.session.add(Answer(response_id=response.id, question_id=question.id, value=value, version=1))
+            carried[question.id] = {"from": previous.id, "digest": value_digest(value), "confirmed": False}
+    response.carried_over = carried or None
+    db.session.flush()
+    return len(carried)
+
+
+def shared_copies(invitation: Invitation) -> dict[str, list[str]]:
+    """Question asked → the questions of the invitation's other questionnaires that take its answer
+    (the contractor's people and sites, entered once)."""
+    return qdef.shared_questions(invitation_questionnaires(invitation), invitation.engagement.profile())
+
+
+def copied_ids(invitation: Invitation) -> set[str]:
+    """The questions never asked on a page: they take another question's answer."""
+    return {c for copies in shared_copies(invitation).values() for c in copies}
+
+
+def with_shared_copies(invitation: Invitation, values: dict[str, Any]) -> dict[str, Any]:
+    """The values, plus each asked question's answer for the questions that share it."""
+    out = dict(values)
+    for asked, copies in shared_copies(invitation).items():
+        if asked in values:
+            out.update(dict.fromkeys(copies, values[asked]))
+    return out
 
 
 def _missing_in(invitation: Invitation, questions: list[qdef.Question]) -> list[qdef.Question]:
@@ -220,8 +340,9 @@ def visible_ids(invitation: Invitation, answers: dict[str, Any] | None = None) -
 def missing_required(invitation: Invitation) -> list[qdef.Question]:
     """Required, applicable, shown questions that have no answer yet."""
     answers = invitation.response.answer_map() if invitation.response else {}
+    copied = copied_ids(invitation)  # answered through the question they share
     return [q for q in visible_questions(invitation, answers)
-            if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))]
+            if q.required and q.id not in copied and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))]
 
 
 def submit_response(invitation: Invitation) -> Assessment:
@@ -230,7 +351,10 @@ def submit_response(invitation: Invitation) -> Assessment:
     lock_draft(response)  # the answers read below are the last ones saved; later saves are refused
     missing = missing_required(invitation)
     if missing:
-        raise StateError(f"未回答の必須項目が{len(missing)}件あります。すべて回答してから送信してください。")
+        raise StateError(f"未回答の必須の設問が{len(missing)}件あります。すべて回答してから送信してください。")
+    if unconfirmed(invitation):
+        raise StateError("前回の回答のまま確認していない設問があります。各項目で内容を確かめ、"
+                         "「完了しました」を選んで保存してから送信してください。")
     answers = response.answer_map()
     response.submit(answers, canonical_sha256(answers))
     invitation.mark_submitted()

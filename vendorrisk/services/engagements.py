@@ -170,3 +170,25 @@ def reference_taken(organisation_id: int, reference: str, *, except_id: int | No
     if except_id is not None:
         statement = statement.where(Engagement.id != except_id)
     return db.session.scalar(statement.limit(1)) is not None
+
+
+def reassess(engagement: Engagement, *, actor: audit.Actor = audit.SYSTEM) -> Engagement:
+    """「再評価」: the next assessment of an approved engagement, as a new engagement for the same
+    vendor and service (classification, officers and period copied; reference 「<元>-2」, 「-3」 …).
+    Its invitation pre-fills the answers from the last approved assessment."""
+    if engagement.state != "approved":
+        raise StateError("再評価は、承認済みの案件についてだけ始められます。")
+    base = engagement.reference.rsplit("-R", 1)[0]
+    n = 2
+    while reference_taken(engagement.organisation_id, f"{base}-R{n}"):
+        n += 1
+    fields = {name: getattr(engagement, name) for name in (
+        "title", "confidentiality", "integrity", "availability", "personal_data", "my_number", "network_segment",
+        "period_start", "period_end")}
+    successor = create_engagement(
+        engagement.organisation, engagement.vendor, [o.id for o in engagement.officers], actor=actor,
+        reference=f"{base}-R{n}"[:40], kinds=list(engagement.kinds), **fields,
+    )
+    audit.record("engagement.reassess", "engagement", engagement.id, organisation_id=engagement.organisation_id,
+                 actor=actor, data={"next": successor.reference})
+    return successor

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import select
 
 from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
@@ -58,17 +58,69 @@ def _definitions_for(engagement: Engagement) -> list[qdef.Questionnaire]:
     return definitions
 
 
+@dataclass(frozen=True)
+class Contact:
+    """The municipal contact a contractor asks (department, person, phone, mail)."""
+
+    department: str
+    name: str
+    phone: str
+    email: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) for each known item, in the order the portal and the mails show them."""
+        rows = [("担当課", self.department), ("担当者", self.name), ("電話番号", self.phone),
+                ("メールアドレス", self.email)]
+        return [(label, value) for label, value in rows if value]
+
+
+def contact_of(invitation: Invitation) -> Contact:
+    """The contact recorded on the invitation; the sender's name and mail for older invitations."""
+    sender = db.session.get(User, invitation.created_by_id) if invitation.created_by_id else None
+    return Contact(
+        department=invitation.contact_department,
+        name=invitation.contact_name or (sender.name if sender else ""),
+        phone=invitation.contact_phone,
+        email=invitation.contact_email or (sender.email if sender else ""),
+    )
+
+
+MINUTES_PER_QUESTION = 1.5  # measured on the demo banks: a considered yes/no or a short text
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a contractor should know before starting: how long, and which documents to have at hand."""
+
+    questions: int
+    minutes: int
+    documents: list[str]
+
+
+def preparation_for(engagement: Engagement, definitions: list[qdef.Questionnaire]) -> Preparation:
+    """The time estimate and the documents to prepare (the bank's file questions), for this profile."""
+    profile = engagement.profile()
+    questions = [q for d in definitions for q in d.applicable(profile)]
+    minutes = max(10, int(-(-len(questions) * MINUTES_PER_QUESTION // 10) * 10))  # rounded up to 10 minutes
+    documents = [engagement.organisation.localize(q.text_ja) for q in questions if q.type == "file"]
+    return Preparation(questions=len(questions), minutes=minutes, documents=documents)
+
+
 def _invitation_mail(engagement: Engagement, invitation: Invitation, link: str,
                      definitions: list[qdef.Questionnaire]) -> OutgoingMail:
     from .reminders import compose, sender_of
 
     org = engagement.organisation
+    preparation = preparation_for(engagement, definitions)
     subject, body = compose(org, "invitation", {
         "recipient_name": invitation.recipient_name or engagement.vendor.name,
         "vendor_name": engagement.vendor.name, "engagement_title": engagement.title,
         "engagement_reference": engagement.reference, "due_date": long_date(invitation.due_date), "link": link,
         "questionnaires": "、".join(q.title_ja for q in definitions), "policy_title": org.policy_title,
         "clause_number": org.clause_number, "clause_title": org.clause_title,
+        "self_reference": org.self_reference, "minutes": preparation.minutes, "question_count": preparation.questions,
+        "documents": "、".join(preparation.documents) or "なし",
+        "contact": "、".join(f"{label}：{value}" for label, value in contact_of(invitation).rows()),
     })
     return OutgoingMail(to=invitation.recipient_email, subject=subject, body=body, sender=sender_of(org))
 
@@ -101,7 +153,8 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 def send_invitation(
     engagement: Engagement, *, recipient_email: str, recipient_name: str = "", user: User | None = None,
-    due_on: dt.date | None = None, open_days: int | None = None,
+    due_on: dt.date | None = None, open_days: int | None = None, contact_department: str = "",
+    contact_phone: str = "",
 ) -> SentInvitation:
     """A new invitation (replacing any open one) with the questionnaires frozen, and its mail.
 
@@ -121,6 +174,8 @@ def send_invitation(
     invitation = Invitation(
         token_hash=Invitation.hash_token(token), recipient_email=recipient_email, recipient_name=recipient_name,
         due_on=due, expires_at=end_of_day(due), created_by_id=user.id if user else None,
+        contact_department=contact_department, contact_phone=contact_phone,
+        contact_name=user.name if user else "", contact_email=user.email if user else "",
     )
     engagement.invitations.append(invitation)
     db.session.flush()
@@ -132,11 +187,14 @@ def send_invitation(
     engagement.move_to("invited")
     engagement.needs_new_invitation = False
     db.session.flush()
+    from .answers import prefill_from_last_approved  # answers reads the definitions frozen above
+
+    carried = prefill_from_last_approved(invitation)
     link = portal_link(token)
     audit.record(
         "invitation.send", "invitation", invitation.id, organisation_id=engagement.organisation_id,
         actor=user or audit.SYSTEM,
-        data={"engagement": engagement.reference, "to": recipient_email,
+        data={"engagement": engagement.reference, "to": recipient_email, "carried_over": carried,
               "questionnaires": [f"{q.id}@{q.version}" for q in definitions], "due_on": due.isoformat()},
     )
     return SentInvitation(invitation, token, link, _invitation_mail(engagement, invitation, link, definitions))
@@ -148,7 +206,13 @@ def deliver_mail(mail: OutgoingMail) -> DeliveryResult:
 
 
 def mail_after_commit(sent: SentInvitation) -> Pending[DeliveryResult]:
-    """Deliver the invitation mail once the invitation is committed (never for a rolled-back one).
+    """Deliver the invitation mail once the invitation is committed (never for a rolled-back one)."""
+    return send_after_commit(sent.mail, key=f"mail:invitation:{sent.invitation.id}",
+                             organisation_id=sent.invitation.engagement.organisation_id)
+
+
+def send_after_commit(mail: OutgoingMail, *, key: str, organisation_id: int | None) -> Pending[DeliveryResult]:
+    """Deliver a mail once the unit of work is committed (never for a rolled-back one).
 
     With REDIS_URL the mail is a job on the queue (retried with backoff by the worker); without it
     it is written and sent right after the commit, and the page can say whether SMTP took it."""
@@ -156,20 +220,82 @@ def mail_after_commit(sent: SentInvitation) -> Pending[DeliveryResult]:
     if config.get("REDIS_URL"):
         from . import jobs
 
-        jobs.enqueue_mail(sent.mail.to, sent.mail.subject, sent.mail.body, key=f"mail:invitation:{sent.invitation.id}",
-                          organisation_id=sent.invitation.engagement.organisation_id, sender=sent.mail.sender)
+        jobs.enqueue_mail(mail.to, mail.subject, mail.body, key=key, organisation_id=organisation_id,
+                          sender=mail.sender)
         return after_commit(lambda: DeliveryResult(eml_path=None, smtp_sent=False, queued=True))
-    return after_commit(lambda: deliver(sent.mail, config))
+    return after_commit(lambda: deliver(mail, config))
+
+
+class Expired(NotFound):
+    """The token is right but its link has expired (not revoked): the portal says so, and whom to ask."""
+
+    def __init__(self, invitation: Invitation):
+        super().__init__()
+        self.invitation = invitation
 
 
 def invitation_for_token(token: str) -> Invitation:
-    """The usable invitation behind a token, or NotFound (wrong, expired and revoked alike)."""
+    """The usable invitation behind a token; Expired for a right token past its date, NotFound for
+    a wrong or revoked one (neutral)."""
     if not token or len(token) > 200:
         raise NotFound()
     invitation = db.session.scalar(select(Invitation).filter_by(token_hash=Invitation.hash_token(token)))
-    if invitation is None or not invitation.is_usable():
+    if invitation is None or invitation.state == "revoked":
         raise NotFound()
+    if not invitation.is_usable():
+        raise Expired(invitation)
     return invitation
+
+
+def hand_over(invitation: Invitation, *, name: str, email: str, link: str) -> OutgoingMail:
+    """The contractor hands the link to a colleague: recorded on the invitation (a second named
+    contact, who also gets the confirmation and expiry mails) and in the audit log; the mail that
+    brings the colleague the link is returned (send it after the commit)."""
+    if invitation.state != "open":
+        raise StateError("回答は送信済みのため、引き継ぐ必要はありません。")
+    engagement = invitation.engagement
+    previous = invitation.delegate_email
+    invitation.delegate_name, invitation.delegate_email = name, email
+    audit.record(
+        "invitation.handover", "invitation", invitation.id, organisation_id=engagement.organisation_id,
+        actor=f"contractor:invitation:{invitation.id}",
+        data={"from": invitation.recipient_email, "to": email, "to_name": name, "replaces": previous},
+    )
+    return OutgoingMail(
+        to=email,
+        subject=f"【{engagement.organisation.name}】情報セキュリティに関する確認の引継ぎ（{engagement.title}）",
+        body=render_template("emails/handover.txt", engagement=engagement, invitation=invitation, link=link,
+                             contact=contact_of(invitation)),
+    )
+
+
+EXPIRY_NOTICE_DAYS = 3
+
+
+def warn_expiring(now: dt.datetime | None = None) -> list[OutgoingMail]:
+    """For each open invitation whose link expires within three days and was not warned yet: the
+    mail saying so (to the recipient and the colleague it was handed to), and the warning recorded.
+    The link itself is not in the mail (only its hash is stored): the earlier mail holds it."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Invitation).where(
+            Invitation.state == "open", Invitation.expiry_warned_at.is_(None), Invitation.expires_at > now,
+            Invitation.expires_at <= now + dt.timedelta(days=EXPIRY_NOTICE_DAYS),
+        ).order_by(Invitation.id)
+    ).all()
+    mails = []
+    for invitation in due:
+        engagement = invitation.engagement
+        invitation.expiry_warned_at = now
+        body = render_template("emails/expiring.txt", engagement=engagement, invitation=invitation,
+                               contact=contact_of(invitation))
+        subject = f"【{engagement.organisation.name}】回答の期限が近づいています（{engagement.title}）"
+        for to in dict.fromkeys(x for x in (invitation.recipient_email, invitation.delegate_email) if x):
+            mails.append(OutgoingMail(to=to, subject=subject, body=body))
+        audit.record("invitation.expiry_warning", "invitation", invitation.id,
+                     organisation_id=engagement.organisation_id, actor=audit.SYSTEM,
+                     data={"expires_at": invitation.expires_at.isoformat()})
+    return mails
 
 
 def revoke_invitation(invitation: Invitation, *, actor: audit.Actor = audit.SYSTEM, reason: str = "") -> None:

@@ -288,7 +288,7 @@ class SectionFormBase(FlaskForm):
     # Which button was pressed: "continue", "later" or "add:<question id>". Filled by the button itself.
     action = StringField()
     section_done = RadioField(
-        "このセクションの回答を完了しましたか",
+        "この項目の回答を完了しましたか",
         choices=opts([("yes", "はい、完了しました"), ("no", "いいえ、後で続けます")]),
         validators=[Optional()],
         validate_choice=False,

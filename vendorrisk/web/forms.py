@@ -328,6 +328,50 @@ class InvitationForm(FlaskForm):
                     NumberRange(min=1, max=250, message="開庁日の数は1から250までの数字で入力してください。")],
         description="土日・祝日・年末年始（12月29日〜1月3日）・本団体の閉庁日を除いて数えます。",
     )
+    contact_department = StringField(
+        "問い合わせ先の担当課",
+        filters=[strip],
+        validators=[Length(max=200, message="担当課は200文字以内で入力してください。")],
+        description="回答画面とメールに、あなたの氏名・メールアドレスと並べて表示します（例：総務課 契約係）",
+    )
+    contact_phone = StringField(
+        "問い合わせ先の電話番号",
+        filters=[nfkc_strip],
+        validators=[Optional(), Regexp(r"^[0-9()+\- ]{6,20}$",
+                                       message="電話番号は数字とハイフンで入力してください（例：0968-75-1111）。")],
+    )
+
+
+class AnswerSheetForm(FlaskForm):
+    """A filled-in answer workbook (.xlsx) uploaded on the portal."""
+
+    sheet = FileField(
+        "記入した回答用ファイル（.xlsx）",
+        validators=[FileRequired("アップロードするファイルを選んでください。"),
+                    FileSize(max_size=10 * 1024 * 1024, message="ファイルが大きすぎます（10MBまで）。")],
+        description="ダウンロードした回答用ファイルに記入し、Excel形式（.xlsx）のまま保存したものを選んでください。",
+    )
+
+
+class HandoverForm(FlaskForm):
+    """The contractor hands the link to a colleague (a second named contact)."""
+
+    delegate_name = StringField(
+        "引き継ぐ方の氏名",
+        filters=[strip],
+        validators=[DataRequired("引き継ぐ方の氏名を入力してください。"),
+                    Length(max=100, message="氏名は100文字以内で入力してください。")],
+    )
+    delegate_email = EmailField(
+        "引き継ぐ方のメールアドレス",
+        filters=[strip],
+        validators=[
+            DataRequired("引き継ぐ方のメールアドレスを入力してください。"),
+            email_check("メールアドレスの形式で入力してください（例：tanto@example.co.jp）。"),
+            Length(max=254, message="メールアドレスは254文字以内で入力してください。"),
+        ],
+        description="この方に回答のリンクをメールでお送りします。同じ会社の方にだけ引き継いでください。",
+    )
 
 
 class DecisionForm(FlaskForm):

@@ -1,12 +1,14 @@
 """Contractor portal: no account, an invitation link. Start page with a task list of sections,
 one page per section (save and continue / save and come back later), check answers, submit.
 
-A wrong, expired or revoked token always gets the same neutral 404. Opening a page writes
-nothing; saving a section records the visit (`Invitation.last_opened_at`).
+A wrong or revoked token gets the same neutral 404; a right token past its date gets a plain page
+saying the link expired and whom to ask (no answer, no title). Opening a page writes nothing;
+saving a section records the visit (`Invitation.last_opened_at`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -28,14 +31,16 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
+from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import JST, canonical_json
 from ..domain.wareki import date_time, format_time
 from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
-from ..services import answers, definitions, evidence, invitations, policy_import
+from ..services import answer_sheets, answers, definitions, evidence, invitations, policy_import, receipts
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, field_name
-from .forms import EmptyForm
+from .downloads import content_disposition
+from .forms import AnswerSheetForm, EmptyForm, HandoverForm
 from .unit_of_work import keep_changes, refusable
 
 bp = Blueprint("portal", __name__, url_prefix="/r/<token>")
@@ -49,6 +54,11 @@ def _load_invitation(endpoint: str | None, values: dict[str, Any] | None) -> Non
     token = (values or {}).pop("token", "") if values is not None else ""
     try:
         g.invitation = invitations.invitation_for_token(token)
+    except invitations.Expired as expired:
+        abort(make_response(render_template(
+            "portal/expired.html", invitation=expired.invitation,
+            organisation=expired.invitation.engagement.organisation,
+            contact=invitations.contact_of(expired.invitation)), 410))
     except invitations.NotFound:
         abort(404)
     g.token = token
@@ -83,8 +93,9 @@ def _sections(invitation: Invitation) -> list[SectionEntry]:
     if cached is not None:
         return cached
     out = []
+    copied = answers.copied_ids(invitation)  # entered once, on the first questionnaire that asks it
     for q in questionnaires:
-        applicable = {x.id for x in q.applicable(profile)}
+        applicable = {x.id for x in q.applicable(profile)} - copied
         for section in q.sections:
             questions = [x for x in section.questions if x.id in applicable]
             if questions:
@@ -115,7 +126,8 @@ def _status(invitation: Invitation, key: str, questions: list[Question], given: 
 def start() -> Any:
     inv: Invitation = g.invitation
     if inv.response is not None and inv.response.state == "submitted":
-        return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement)
+        return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement,
+                               number=receipts.receipt_number(inv.response), contact=invitations.contact_of(inv))
     given = inv.response.answer_map() if inv.response else {}
     tasks = [
         {"questionnaire": q, "section": section, "count": len(questions),
@@ -124,7 +136,20 @@ def start() -> Any:
     ]
     return render_template("portal/start.html", invitation=inv, engagement=inv.engagement, tasks=tasks,
                            done=sum(1 for t in tasks if t["status"] == "done"),
-                           citation=policy_import.citation_for_invitation(inv))
+                           citation=policy_import.citation_for_invitation(inv), **_brief(inv))
+
+
+EXPIRY_WARNING = dt.timedelta(days=3)
+
+
+def _brief(inv: Invitation) -> dict[str, Any]:
+    """What every start page names: the municipal contact, the time needed, the documents, and
+    whether the link expires soon."""
+    return {
+        "contact": invitations.contact_of(inv),
+        "preparation": invitations.preparation_for(inv.engagement, definitions.invitation_questionnaires(inv)),
+        "expires_soon": inv.expires_at - utcnow() < EXPIRY_WARNING,
+    }
 
 
 @dataclass
@@ -184,10 +209,39 @@ class SectionPage:
             questionnaire=self.questionnaire, section=self.section, questions=self.questions, form=form,
             answers=self.answers(), field_name=field_name, index=self.index, total=len(self.sections),
             form_has_errors=errors, bases={field_name(q): b.render() for q, b in bases.items()},
-            notice=notice,
+            notice=notice, carried=answers.unconfirmed(self.invitation) & {q.id for q in self.questions},
+            same_as=self.same_as_fields(),
+            back_to_check=request.values.get("from") == "check",
         )
 
+    def same_as_pairs(self) -> dict[str, Question]:
+        """Security officer question → the responsible manager question above it on this page
+        (「上記と同じ」: the same person is not typed twice)."""
+        managers = [q for q in self.questions if q.annex_field == "responsible_manager" and q.type == "person"]
+        if not managers:
+            return {}
+        return {q.id: managers[0] for q in self.questions
+                if q.annex_field == "security_officer" and q.type == "person"}
+
+    def same_as_posted(self) -> set[str]:
+        return {qid for qid in self.same_as_pairs() if request.form.get(field_name(qid) + "-same") == "yes"}
+
+    def same_as_fields(self) -> dict[str, dict[str, Any]]:
+        """For the template: the checkbox's label and whether it is ticked (as posted, else as stored)."""
+        pairs = self.same_as_pairs()
+        if not pairs:
+            return {}
+        if request.method == "POST":
+            ticked = self.same_as_posted()
+        else:
+            stored = self.answers(set(pairs) | {m.id for m in pairs.values()})
+            ticked = {qid for qid, manager in pairs.items()
+                      if stored.get(qid) and stored.get(qid) == stored.get(manager.id)}
+        return {qid: {"label": manager.text_ja, "checked": qid in ticked} for qid, manager in pairs.items()}
+
     def next_url(self) -> str:
+        if request.values.get("from") == "check":  # 「変更」 from the check page goes back there
+            return url_for("portal.check") + f"#section-{field_name(self.key)}"
         if self.index + 1 < len(self.sections):
             nq, nsec, _ = self.sections[self.index + 1]
             return url_for("portal.section", qid=nq.id, section_id=nsec.id)
@@ -218,9 +272,8 @@ def _posted_bases(page: SectionPage) -> dict[str, AnswerBase]:
 CSRF_LOST = ("画面を開いてから時間がたったため、入力内容はまだ保存されていません。入力内容はこの画面に残しています。"
              "確認して、もう一度「保存して次へ」を押してください。")
 SAVED_HERE = "回答を保存しました。"
-# A save that lost the race with the submit (the submitted answers are those saved before it).
-SUBMITTED_NOT_SAVED = ("回答は提出済みのため、この画面で入力した内容は保存していません。"
-                       "内容の変更が必要な場合は、依頼元の担当者にご連絡ください。")
+FROZEN = ("回答はすでに送信されたため、この画面の入力は保存されていません。入力した内容はこの画面に残しています。"
+          "送信した回答を変更する必要がある場合は、入力した内容を控えて、依頼元のお問い合わせ先にご連絡ください。")
 
 
 def _csrf_refused() -> bool:
@@ -240,10 +293,10 @@ def section(qid: str, section_id: str) -> Any:
     inv: Invitation = g.invitation
     assert inv.response is not None
     if inv.response.state != "draft":
-        if request.method == "POST":
-            flash(SUBMITTED_NOT_SAVED, "error")
-        else:
-            flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
+        if request.method == "POST":  # a save after the freeze: refused, and what was typed stays on the page
+            page = SectionPage.find(inv, qid, section_id)
+            return page.render(page.form(), bases=_posted_bases(page), notice=FROZEN), 409
+        flash("回答は提出済みです。内容の変更が必要な場合は、依頼元の担当者にご連絡ください。", "info")
         return redirect(url_for("portal.start"))
     page = SectionPage.find(inv, qid, section_id)
     if request.method == "POST" and _csrf_refused():
@@ -262,9 +315,8 @@ def section(qid: str, section_id: str) -> Any:
             has_errors, bases = _save_section(page, form)
     except answers.Busy as busy:  # nothing saved: the page comes back with what was typed
         return page.render(form, bases=_posted_bases(page), notice=str(busy)), 503
-    if refusal:  # submitted while this save waited for the response lock
-        flash(SUBMITTED_NOT_SAVED, "error")
-        return redirect(url_for("portal.start"))
+    if refusal:  # submitted from another tab meanwhile: nothing saved, the typing kept
+        return page.render(form, bases=_posted_bases(page), notice=FROZEN), 409
     if has_errors:
         keep_changes()  # the valid answers are saved; the page shows what failed and why
         return page.render(form, errors=True, bases=bases)
@@ -313,6 +365,9 @@ def _missing_message(missing: list[Question]) -> str:
 
 def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    same = page.same_as_posted()
+    for qid in same:  # 「上記と同じ」: the fields below the tick are not read, nor checked
+        form[field_name(qid)].errors = []
     for question in page.questions:
         if only is not None and question.id not in only:
             continue
@@ -321,8 +376,11 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
             stored = _store_upload(page, question, field)
             if stored is not None:
                 values[question.id] = stored
-        elif not field.errors:
+        elif not field.errors and question.id not in same:
             values[question.id] = getattr(field, "answer_value", None)
+    for qid, manager in page.same_as_pairs().items():
+        if qid in same and manager.id in values and (only is None or qid in only):
+            values[qid] = values[manager.id]
     return values
 
 
@@ -362,7 +420,7 @@ def autosave(qid: str, section_id: str) -> Any:
     if _csrf_refused():
         return jsonify(error="画面の有効期限が切れました。「保存して次へ」を押して保存してください。"), 400
     if inv.response.state != "draft":
-        return jsonify(error="回答は提出済みのため、保存できません。"), 409
+        return jsonify(error=FROZEN), 409
     page = SectionPage.find(inv, qid, section_id)
     changed = set(request.form.getlist("_changed"))
     only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
@@ -374,7 +432,7 @@ def autosave(qid: str, section_id: str) -> Any:
     except answers.Busy as busy:
         return jsonify(error=str(busy), retry=True), 503
     if refusal:
-        return jsonify(error=refusal.message), 409
+        return jsonify(error=FROZEN), 409
     errors = {field_name(q.id): list(form[field_name(q.id)].errors) for q in page.questions
               if q.id in only and form[field_name(q.id)].errors}
     conflicts = {field_name(q.id): _conflict_message(q, result.conflicts[q.id]) for q in page.questions
@@ -408,12 +466,15 @@ def _check_groups(inv: Invitation) -> tuple[list[dict[str, Any]], list[dict[str,
     assert inv.response is not None
     given = inv.response.answer_map()
     visible = answers.visible_ids(inv, given)
+    unconfirmed = answers.unconfirmed(inv)
     groups, missing = [], []
     for q, sec, questions in _sections(inv):
-        rows = [_check_row(question, given.get(question.id)) for question in questions if question.id in visible]
-        url = url_for("portal.section", qid=q.id, section_id=sec.id)
-        missing += [{"question": row["question"], "url": f"{url}#{field_name(row['question'].id)}-group"}
-                    for row in rows if row["question"].required and not row["answered"]]
+        rows = [_check_row(question, given.get(question.id)) | {"carried": question.id in unconfirmed}
+                for question in questions if question.id in visible]
+        url = url_for("portal.section", qid=q.id, section_id=sec.id) + "?from=check"
+        missing += [{"question": row["question"], "url": f"{url}#{field_name(row['question'].id)}-group",
+                     "carried": row["carried"] and row["answered"]}
+                    for row in rows if (row["question"].required and not row["answered"]) or row["carried"]]
         groups.append({"questionnaire": q, "section": sec, "rows": rows})
     return groups, missing
 
@@ -447,13 +508,104 @@ def submit() -> Any:
     inv: Invitation = g.invitation
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if answers.missing_required(inv):
+    if answers.missing_required(inv) or answers.unconfirmed(inv):
         return _render_check(inv, show_errors=True), 400
     with refusable(StateError) as refusal:
         answers.submit_response(inv)
     if refusal:
         flash(refusal.message, "error")
+    else:
+        receipts.confirmation_mail_after_commit(inv)
     return redirect(url_for("portal.start"))
+
+
+@bp.route("/handover", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"], key_func=_portal_key)
+def handover() -> Any:
+    """Hand the link to a colleague: named, recorded in the audit log, and mailed the link."""
+    inv: Invitation = g.invitation
+    if inv.state != "open":
+        return redirect(url_for("portal.start"))
+    form = HandoverForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("portal/handover.html", invitation=inv, engagement=inv.engagement, form=form,
+                               form_has_errors=bool(form.errors)), status
+    with refusable(StateError) as refusal:
+        mail = invitations.hand_over(inv, name=form.delegate_name.data, email=form.delegate_email.data,
+                                     link=invitations.portal_link(g.token))
+    if refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("portal.start"))
+    invitations.send_after_commit(mail, key=f"mail:handover:{inv.id}:{mail.to}",
+                                  organisation_id=inv.engagement.organisation_id)
+    flash(f"{form.delegate_name.data} 様に、回答のリンクをメールでお送りしました。引継ぎは"
+          f"{inv.engagement.organisation.self_reference}の記録に残りました。", "success")
+    return redirect(url_for("portal.start"))
+
+
+@bp.route("/sheet.xlsx")
+@limiter.limit(_rate_limit, key_func=_portal_key)
+def sheet_download() -> Any:
+    """The questionnaire as an Excel file to fill in offline (with the answers saved so far)."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "draft":
+        abort(404)
+    response = make_response(answer_sheets.workbook_for(inv))
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = content_disposition(
+        f"回答用_{inv.engagement.reference}.xlsx", f"answers-{inv.engagement.reference}.xlsx")
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/sheet", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"], key_func=_portal_key)
+def sheet_upload() -> Any:
+    """Upload the filled-in workbook: row-level errors and nothing saved, or every answer saved."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "draft":
+        return redirect(url_for("portal.start"))
+    form = AnswerSheetForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.sheet.data
+        try:
+            with refusable(StateError) as refusal:
+                done = answer_sheets.import_workbook(inv, upload.filename or "answers.xlsx", upload.read(),
+                                                     current_app.config["UPLOAD_DIR"],
+                                                     actor=f"contractor:invitation:{inv.id}")
+            if refusal:
+                flash(refusal.message, "error")
+                return redirect(url_for("portal.start"))
+            errors = done.errors
+        except (SheetRefused, evidence.EvidenceRefused) as exc:
+            errors = [str(exc)]
+        if not errors:
+            flash(f"ファイルの回答を保存しました（{done.saved}問）。内容を確認して送信してください。", "success")
+            return redirect(url_for("portal.check"))
+        form.sheet.errors = ["ファイルに誤りがあるため、回答は保存していません。"
+                             "下の一覧の行を直して、もう一度アップロードしてください。"]
+    status = 400 if request.method == "POST" else 200
+    return render_template("portal/sheet.html", invitation=inv, engagement=inv.engagement, form=form,
+                           row_errors=errors, form_has_errors=bool(form.errors)), status
+
+
+@bp.route("/receipt.pdf")
+@limiter.limit(_rate_limit, key_func=_portal_key)
+def receipt() -> Any:
+    """The receipt of the submitted answers (PDF): every answer, the reference number, the contact."""
+    inv: Invitation = g.invitation
+    if inv.response is None or inv.response.state != "submitted":
+        abort(404)
+    pdf = receipts.receipt_pdf(inv)
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    number = receipts.receipt_number(inv.response)
+    response.headers["Content-Disposition"] = content_disposition(f"回答受付票_{number}.pdf", f"receipt-{number}.pdf")
+    return response
 
 
 @bp.app_template_global()

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.questionnaire import ANSWER_TYPES
 from ..domain.scoring import RATING_JA
+from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, PARTY_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
 from ..services import (
+    answer_sheets,
     answers,
     audit,
     definitions,
@@ -29,11 +31,12 @@ from ..services import (
     organisation_settings,
     vendors,
 )
+from ..services.evidence import EvidenceRefused
 from ..services.review import decide, latest_assessment
 from .answer_forms import build_checklist_form, field_name
 from .auth import roles_required
 from .downloads import content_disposition
-from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
+from .forms import AnswerSheetForm, DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
 from .invitation_links import forget_link, remember_link, shown_link
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
@@ -186,6 +189,7 @@ def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None,
         link_kept=current is not None and shown_link(current) is not None,
         can_audit=current_user.role in AUDIT_ROLES,
         checklist=_checklist_rows(eng, checklist_form), guideline_edition=_edition(),
+        carried=answers.carried_summary(eng.current_invitation()), sheet_form=AnswerSheetForm(),
     )
     return page, status
 
@@ -202,12 +206,14 @@ def org_invitation(invitation_id: int) -> Invitation:
     )
 
 
-def _send(eng: Engagement, recipient_email: str, recipient_name: str, *, due_on: dt.date | None = None) -> Any:
+def _send(eng: Engagement, recipient_email: str, recipient_name: str, *, due_on: dt.date | None = None,
+          contact: tuple[str, str] = ("", "")) -> Any:
     """Send (the POST), then redirect to the page that shows the link: a reload of that page sends
     nothing. The token travels to it sealed in the session, never stored in clear."""
     with refusable(StateError) as refusal:
         sent = invitations.send_invitation(eng, recipient_email=recipient_email, recipient_name=recipient_name,
-                                           user=current_user, due_on=due_on)
+                                           user=current_user, due_on=due_on, contact_department=contact[0],
+                                           contact_phone=contact[1])
     if refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff.engagement", engagement_id=eng.id))
@@ -272,7 +278,8 @@ def invite(engagement_id: int) -> Any:
     if bad_date:
         form.due_date.errors = [bad_date.message]
         return _engagement_page(eng, form, 400)
-    return _send(eng, form.recipient_email.data, form.recipient_name.data or "", due_on=due)
+    return _send(eng, form.recipient_email.data, form.recipient_name.data or "", due_on=due,
+                 contact=(form.contact_department.data or "", form.contact_phone.data or ""))
 
 
 @bp.route("/invitations/<int:invitation_id>/sent")
@@ -306,9 +313,71 @@ def resend(invitation_id: int) -> Any:
         # The same deadline while it is still ahead; otherwise the organisation's default count of 開庁日.
         today = utcnow().astimezone(JST).date()
         keep = invitation.due_date if invitation.due_date and invitation.due_date > today else None
-        return _send(eng, invitation.recipient_email, invitation.recipient_name, due_on=keep)
+        return _send(eng, invitation.recipient_email, invitation.recipient_name, due_on=keep,
+                     contact=(invitation.contact_department, invitation.contact_phone))
     return render_template("staff/invitation_confirm.html", engagement=eng, invitation=invitation, form=form,
                            action="resend")
+
+
+@bp.route("/engagements/<int:engagement_id>/reassess", methods=["POST"])
+@roles_required("procurement")
+def reassess(engagement_id: int) -> Any:
+    eng = org_engagement(engagement_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    with refusable(StateError) as refusal:
+        successor = engagements.reassess(eng, actor=current_user)
+    if refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    flash(f"再評価の案件「{successor.reference}」を作りました。回答依頼を送ると、前回承認された回答が"
+          "「前回の回答」として入力済みになります。事業者は確認と変更だけで回答できます。", "success")
+    return redirect(url_for("staff.engagement", engagement_id=successor.id))
+
+
+def _open_invitation(eng: Engagement) -> Invitation:
+    invitation = eng.current_invitation()
+    if invitation is None or invitation.state != "open":
+        abort(404)
+    return invitation
+
+
+@bp.route("/engagements/<int:engagement_id>/answer-sheet.xlsx")
+@roles_required("procurement")
+def answer_sheet_download(engagement_id: int) -> Any:
+    """The open invitation's questionnaire as XLSX, for a contractor who answers by mail."""
+    eng = org_engagement(engagement_id)
+    sent = make_response(answer_sheets.workbook_for(_open_invitation(eng)))
+    sent.headers["Content-Type"] = XLSX_MIMETYPE
+    sent.headers["Content-Disposition"] = content_disposition(f"回答用_{eng.reference}.xlsx",
+                                                              f"answers-{eng.reference}.xlsx")
+    return sent
+
+
+@bp.route("/engagements/<int:engagement_id>/answer-sheet", methods=["POST"])
+@roles_required("procurement")
+def answer_sheet_upload(engagement_id: int) -> Any:
+    """Procurement uploads the workbook a contractor filled in and sent back (audited as theirs)."""
+    eng = org_engagement(engagement_id)
+    invitation = _open_invitation(eng)
+    form = AnswerSheetForm()
+    if not form.validate_on_submit():
+        for message in form.sheet.errors:
+            flash(message, "error")
+        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    upload = form.sheet.data
+    try:
+        with refusable(StateError) as refusal:
+            done = answer_sheets.import_workbook(invitation, upload.filename or "answers.xlsx", upload.read(),
+                                                 current_app.config["UPLOAD_DIR"], actor=current_user)
+        errors = [refusal.message] if refusal else done.errors
+    except (SheetRefused, EvidenceRefused) as exc:
+        errors = [str(exc)]
+    if errors:
+        flash("ファイルに誤りがあるため、回答は保存していません：" + " ／ ".join(errors), "error")
+    else:
+        flash(f"ファイルの回答を保存しました（{done.saved}問）。送信は事業者が回答画面から行います。", "success")
+    return redirect(url_for("staff.engagement", engagement_id=eng.id))
 
 
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])

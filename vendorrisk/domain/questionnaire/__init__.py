@@ -11,7 +11,7 @@ keeps working.
 
 from __future__ import annotations
 
-from .annex_fields import annex_answers, declarations
+from .annex_fields import ENTER_ONCE, annex_answers, declarations, shared_questions
 from .answers import (
     ANSWER_TYPES,
     TEXT_MAX,
@@ -60,7 +60,7 @@ from .terms import (
 from .visibility import is_shown, select_for_engagement, shown_when_target, trace, uncovered, visible_questions
 
 __all__ = [
-    "ANNEX_ARTICLE_KEYS", "ANNEX_FIELD_KEYS", "ANSWER_TYPES", "APPLIES_KEYS", "AnswerError", "AnswerType",
+    "ENTER_ONCE", "ANNEX_ARTICLE_KEYS", "ANNEX_FIELD_KEYS", "ANSWER_TYPES", "APPLIES_KEYS", "AnswerError", "AnswerType",
     "CHOICE_TYPES", "DEFAULT_DEADLINE_DAYS", "DateType", "DefinitionError", "FIELD_ID_RE", "FILE_ID_RE",
     "FROZEN_FORMAT", "FileType", "FrozenQuestionnaire", "GROUP_FIELD_TYPES", "GroupType", "KINDS", "MultiType",
     "NA", "NETWORK_SEGMENTS", "NumberType", "OBLIGATION_KEYS", "OPTION_VALUE_RE", "Option", "PERSON_FIELDS",
@@ -68,6 +68,6 @@ __all__ = [
     "SingleType", "TEXT_MAX", "TextType", "UNANSWERED_JA", "YESNO_LABELS", "YesNoType", "_is_na",
     "annex_answers", "answer_display", "answer_score", "canonical_json", "check_all", "content_hash",
     "declarations", "freeze", "is_shown", "json_schema", "load_all", "load_questionnaire", "matches",
-    "normalize_answer", "normalize_profile", "parse_definition", "select_for_engagement", "shown_when_target",
-    "thaw", "to_wareki", "trace", "uncovered", "validate_spec", "visible_questions",
+    "normalize_answer", "normalize_profile", "parse_definition", "select_for_engagement", "shared_questions",
+    "shown_when_target", "thaw", "to_wareki", "trace", "uncovered", "validate_spec", "visible_questions",
 ]

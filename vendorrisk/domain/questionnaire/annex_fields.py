@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .definition import Questionnaire
+from .definition import Question, Questionnaire
 
 
 def _answered(value: Any) -> bool:
@@ -31,3 +31,32 @@ def annex_answers(questionnaires: Iterable[Questionnaire], answers: dict[str, An
         if value is not None:
             facts[name] = value
     return facts
+
+
+#: Facts about the contractor asked once per invitation, however many questionnaires declare them
+#: (WCAG 2.2 SC 3.3.7 Redundant Entry): its responsible persons, work site and data location.
+ENTER_ONCE = ("responsible_manager", "security_officer", "work_site", "data_storage_site", "data_location")
+
+
+def _same_shape(a: Question, b: Question) -> bool:
+    """Two questions can share one answer: same type, same choices, neither shown conditionally."""
+    return (a.type == b.type and [o.value for o in a.options] == [o.value for o in b.options]
+            and a.shown_when is None and b.shown_when is None)
+
+
+def shared_questions(questionnaires: Iterable[Questionnaire], profile: dict) -> dict[str, list[str]]:
+    """Question asked → the ids of the later questions (other questionnaires of the same invitation)
+    that declare the same `annex_field` among ENTER_ONCE and take its answer instead of being asked.
+    The asked one is the first required declaration, else the first."""
+    by_field: dict[str, list[Question]] = {}
+    for qn in questionnaires:
+        for q in qn.applicable(profile):
+            if q.annex_field in ENTER_ONCE:
+                by_field.setdefault(q.annex_field, []).append(q)
+    out: dict[str, list[str]] = {}
+    for questions in by_field.values():
+        asked = next((q for q in questions if q.required), questions[0])
+        copies = [q.id for q in questions if q is not asked and _same_shape(asked, q)]
+        if copies:
+            out[asked.id] = copies
+    return out

@@ -1,13 +1,13 @@
 """internal checks: the municipality's answers to its own questions (party: municipality)
 
 Revision ID: 0014_banks
-Revises: 0011_corrections
+Revises: 0013_portal
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_banks"
-down_revision = "0011_corrections"
+down_revision = "0013_portal"
 branch_labels = None
 depends_on = None
 
