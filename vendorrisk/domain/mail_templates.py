@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .vocabulary import CONTROL_CHARS_RE
+from .vocabulary import clean_text
 from .wareki import date_time, long_date
 
 MAX_SUBJECT = 200
@@ -207,7 +207,7 @@ _ENV = _environment()
 
 def one_line(value: str) -> str:
     """Untrusted text for a mail: no control characters, no line breaks."""
-    return " ".join(CONTROL_CHARS_RE.sub("", value).split())
+    return " ".join(clean_text(value).split())
 
 
 def clean(value: Any) -> Any:
@@ -234,7 +234,7 @@ def render(subject: str, body: str, context: dict[str, Any], *, signature: str =
         raise MailTemplateError("テンプレートの処理中に問題が起きました。書き方を確認してください。") from exc
     if not rendered_subject:
         raise MailTemplateError("件名が空になります。")
-    return rendered_subject[:MAX_SUBJECT], CONTROL_CHARS_RE.sub("", rendered_body)
+    return rendered_subject[:MAX_SUBJECT], clean_text(rendered_body)
 
 
 def check(kind: str, subject: str, body: str) -> tuple[str, str]:
