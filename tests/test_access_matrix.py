@@ -9,6 +9,7 @@ admin must get 404, not somebody else's data); POSTs carry an empty form.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Annex, Engagement, JobRun, Organisation, User
+from vendorrisk.models import Annex, Assessment, Engagement, JobRun, Organisation, Remediation, User
 from vendorrisk.paths import POLICIES_DIR
 from vendorrisk.services import api_keys, evidence, policy_import
 from vendorrisk.services.definitions import invitation_questionnaires
@@ -61,10 +62,14 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.new_vendor": {"GET": staff(PROCUREMENT, other=200), "POST": staff(PROCUREMENT, other=200)},
     "staff.new_engagement": {"GET": staff(PROCUREMENT, other=200), "POST": staff(PROCUREMENT, other=200)},
     "staff.engagement": {"GET": staff()},
-    "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=200)},
+    "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=400)},
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
     "staff.revoke": {"POST": staff(PROCUREMENT, ok=302)},
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
+    "staff.clarify": {"POST": staff(REVIEW, ok=400)},
+    "staff.override": {"POST": staff(REVIEW, ok=400)},
+    "staff.approval": {"POST": staff(ok=400)},
+    "staff.review_remediation": {"POST": staff(REVIEW, ok=400)},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
     "legal.download": {"GET": staff(LEGAL)},
@@ -81,6 +86,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "admin.edit_article": {"GET": staff(ADMIN, other=200), "POST": staff(ADMIN, ok=302, other=302)},
     "admin.reset_article": {"POST": staff(ADMIN, ok=302, other=302)},
     "admin.thresholds": {"POST": staff(ADMIN, ok=400, other=400)},
+    "admin.approval_route": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.upload_policy": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_officer": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_user": {"POST": staff(ADMIN, ok=400, other=400)},
@@ -100,6 +106,10 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.section": {"GET": everyone(200), "POST": everyone(302)},
     "portal.submit": {"POST": everyone(400)},
     "portal.autosave": {"POST": everyone(200)},
+    # Open only while the reviewer's questions or the 是正事項 are open: otherwise back to the start page.
+    "portal.clarification": {"GET": everyone(302), "POST": everyone(302)},
+    "portal.remediation": {"GET": everyone(302)},
+    "portal.report_remediation": {"POST": everyone(302)},
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),
@@ -147,6 +157,10 @@ def world(app, seed):
                     for _ in range(3)]
         run = JobRun(key="matrix", name="mail.deliver", organisation_id=org.id, state="failed")
         db.session.add(run)
+        approved = db.session.scalar(select(Assessment).filter_by(engagement_id=eid))
+        remediation = Remediation(assessment_id=approved.id, obligation="matrix", open_days=5,
+                                  deadline=dt.date(2027, 1, 8), state="reported")
+        db.session.add(remediation)
         db.session.commit()
         return {
             "engagement_id": eid,
@@ -161,6 +175,7 @@ def world(app, seed):
             "policy_admin.discard": {"edition_id": editions[2].id},
             "staff.invite": {"engagement_id": cloud.id},
             "run_id": run.id,
+            "remediation_id": remediation.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",
             "token": sent.token,

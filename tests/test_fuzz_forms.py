@@ -49,7 +49,7 @@ def _forms(html: str) -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def pages(app, seed, invite, make_submitted_invitation, make_engagement):
+def pages(app, seed, invite, make_submitted_invitation, make_engagement, loop_states):
     eid = approve_through_services(app, seed)
     with app.app_context():
         from vendorrisk.extensions import db
@@ -67,10 +67,11 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
         "anonymous": ["/login"],
         "procurement": ["/staff/vendors/new", "/staff/engagements/new",
                         f"/staff/engagements/{uninvited}", "/account/password"],
-        "reviewer": [f"/staff/engagements/{submitted}/review"],
+        "reviewer": [f"/staff/engagements/{submitted}/review", f"/staff/engagements/{loop_states['conditional'][0]}"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/"],
-        "legal": [f"/legal/engagements/{eid}"],
-        "contractor": [f"/r/{token}/s/{qid}/{sid}"],
+        "legal": [f"/legal/engagements/{eid}", f"/staff/engagements/{loop_states['in_approval'][0]}"],
+        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{loop_states['clarification'][1]}/clarification",
+                       f"/r/{loop_states['conditional'][1]}/remediation"],
     }
 
 

@@ -105,7 +105,21 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import admin, api, api_keys_admin, auth, errors, health, jobs_admin, legal, policy_admin, portal, staff
+    from .web import (  # noqa: F401  (their routes are on the staff and portal blueprints)
+        admin,
+        api,
+        api_keys_admin,
+        auth,
+        errors,
+        health,
+        jobs_admin,
+        legal,
+        policy_admin,
+        portal,
+        portal_loop,
+        review,
+        staff,
+    )
     from .web.answer_forms import check_answer_registry
 
     check_answer_registry()

@@ -42,7 +42,7 @@ def lock_draft(response: Response) -> None:
     try:
         locked = db.session.execute(
             update(Response)
-            .where(Response.id == response.id, Response.state == "draft")
+            .where(Response.id == response.id, Response.state.in_(("draft", "reopened")))
             .values(updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -186,6 +186,8 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     writes nothing."""
     response = _response_of(invitation)
     lock_draft(response)
+    if response.state == "reopened" and set(values) - set(response.reopened_questions or []):
+        raise StateError("確認を求められた設問の回答だけ変更できます。その他の回答は提出したときのままです。")
     base = base or {}
     result = SaveResult()
     _insert(response, _apply(response, values, base, result), values, base, result)
@@ -232,15 +234,22 @@ def submit_response(invitation: Invitation) -> Assessment:
     if missing:
         raise StateError(f"未回答の必須項目が{len(missing)}件あります。すべて回答してから送信してください。")
     answers = response.answer_map()
+    resubmitted = response.state == "reopened"
+    asked = list(response.reopened_questions or [])
     response.submit(answers, canonical_sha256(answers))
-    invitation.mark_submitted()
+    if not resubmitted:
+        invitation.mark_submitted()
     invitation.last_opened_at = utcnow()
     engagement = invitation.engagement
     engagement.move_to("submitted")
+    if resubmitted:
+        from .clarifications import mark_answered
+
+        mark_answered(response, asked)
     assessment = score_response(invitation)
     audit.record(
-        "response.submit", "response", response.id, organisation_id=engagement.organisation_id,
-        actor=f"contractor:invitation:{invitation.id}",
+        "response.resubmit" if resubmitted else "response.submit", "response", response.id,
+        organisation_id=engagement.organisation_id, actor=f"contractor:invitation:{invitation.id}",
         data={"answers_sha256": response.answers_sha256, "score": assessment.score, "rating": assessment.rating},
     )
     return assessment
@@ -257,8 +266,41 @@ def score_response(invitation: Invitation) -> Assessment:
     )
     assessment = Assessment(
         engagement_id=engagement.id, response_id=response.id, score=result.score, rating=result.rating,
-        inherent_risk=result.inherent_risk, result=result.to_json(),
+        inherent_risk=result.inherent_risk, result=result.to_json(), answers=response.answer_map(),
     )
     db.session.add(assessment)
     db.session.flush()
     return assessment
+
+
+def previous_assessment(assessment: Assessment) -> Assessment | None:
+    """The assessment of the submission before this one (the same engagement), or None."""
+    return db.session.scalar(
+        select(Assessment).where(Assessment.engagement_id == assessment.engagement_id, Assessment.id < assessment.id)
+        .order_by(Assessment.id.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    question: qdef.Question
+    before: str
+    after: str
+
+
+def changes_since_previous(invitation: Invitation, assessment: Assessment) -> list[Change] | None:
+    """Answer by answer, what changed since the submission before this one; None when this is the first."""
+    previous = previous_assessment(assessment)
+    if previous is None or previous.answers is None or assessment.answers is None:
+        return None
+    before, after = previous.answers, assessment.answers
+
+    def shown(question: qdef.Question, value: Any) -> str:
+        atype = qdef.ANSWER_TYPES[question.type]
+        return atype.display(question, value) if atype.is_answered(value) else "未回答"
+
+    return [
+        Change(question, shown(question, before.get(question.id)), shown(question, after.get(question.id)))
+        for qn in invitation_questionnaires(invitation) for question in qn.questions()
+        if before.get(question.id) != after.get(question.id)
+    ]

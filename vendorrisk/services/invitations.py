@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
 from ..domain import questionnaire as qdef
 from ..extensions import db
-from ..models import Engagement, Invitation, InvitationQuestionnaire, Response, StateError, User, utcnow
+from ..models import Answer, Engagement, Invitation, InvitationQuestionnaire, Response, StateError, User, utcnow
 from . import audit
 from .definitions import current_definitions, store_version
 from .unit_of_work import Pending, after_commit
@@ -90,8 +91,14 @@ def send_invitation(
         invitation.questionnaire_links.append(
             InvitationQuestionnaire(questionnaire_version_id=store_version(q).id, position=position)
         )
+    previous = _previous_answers(engagement)
     invitation.response = Response()
     engagement.move_to("invited")
+    db.session.flush()
+    # After a 差戻し the contractor starts from what they answered last time, not from an empty form.
+    invitation.response.answers.extend(
+        Answer(question_id=qid, value=value, version=1) for qid, value in previous.items() if value is not None
+    )
     db.session.flush()
     link = portal_link(token)
     audit.record(
@@ -101,6 +108,44 @@ def send_invitation(
               "questionnaires": [f"{q.id}@{q.version}" for q in definitions]},
     )
     return SentInvitation(invitation, token, link, _invitation_mail(engagement, invitation, link, definitions))
+
+
+def _previous_answers(engagement: Engagement) -> dict[str, Any]:
+    """The answers of the engagement's last submitted (or reopened) response, or none."""
+    for earlier in reversed(engagement.invitations):
+        response = earlier.response
+        if response is not None and response.state in ("submitted", "reopened"):
+            return response.answer_map()
+    return {}
+
+
+def renew_link(invitation: Invitation, until: dt.date) -> str | None:
+    """Keep the contractor's link usable until `until` (JST, end of day) and a week after.
+
+    A link still valid keeps working (its expiry moved later when needed) and None is returned: the
+    contractor uses the link of the first mail. An expired link cannot be opened again: a new token
+    is made for the same invitation and its link returned (the old one stays dead)."""
+    from ..domain.vocabulary import JST
+
+    wanted = dt.datetime.combine(until + dt.timedelta(days=7), dt.time(23, 59), JST).astimezone(dt.UTC)
+    link = None
+    if not invitation.is_usable():
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = Invitation.hash_token(token)
+        link = portal_link(token)
+    invitation.expires_at = max(invitation.expires_at, wanted)
+    return link
+
+
+def queue_mail(mail: OutgoingMail, *, key: str, organisation_id: int) -> Pending[DeliveryResult]:
+    """Deliver a mail once the transaction commits: a queued job with REDIS_URL, else right after it."""
+    config = dict(current_app.config)
+    if config.get("REDIS_URL"):
+        from . import jobs
+
+        jobs.enqueue_mail(mail.to, mail.subject, mail.body, key=key, organisation_id=organisation_id)
+        return after_commit(lambda: DeliveryResult(eml_path=None, smtp_sent=False, queued=True))
+    return after_commit(lambda: deliver(mail, config))
 
 
 def deliver_mail(mail: OutgoingMail) -> DeliveryResult:
@@ -113,14 +158,8 @@ def mail_after_commit(sent: SentInvitation) -> Pending[DeliveryResult]:
 
     With REDIS_URL the mail is a job on the queue (retried with backoff by the worker); without it
     it is written and sent right after the commit, and the page can say whether SMTP took it."""
-    config = dict(current_app.config)
-    if config.get("REDIS_URL"):
-        from . import jobs
-
-        jobs.enqueue_mail(sent.mail.to, sent.mail.subject, sent.mail.body, key=f"mail:invitation:{sent.invitation.id}",
-                          organisation_id=sent.invitation.engagement.organisation_id)
-        return after_commit(lambda: DeliveryResult(eml_path=None, smtp_sent=False, queued=True))
-    return after_commit(lambda: deliver(sent.mail, config))
+    return queue_mail(sent.mail, key=f"mail:invitation:{sent.invitation.id}",
+                      organisation_id=sent.invitation.engagement.organisation_id)
 
 
 def invitation_for_token(token: str) -> Invitation:

@@ -113,6 +113,10 @@ def _status(invitation: Invitation, key: str, questions: list[Question], given: 
 @bp.route("/")
 def start() -> Any:
     inv: Invitation = g.invitation
+    if inv.response is not None and inv.response.state == "reopened":
+        return redirect(url_for("portal.clarification"))  # the reviewer asked about some answers
+    if inv.engagement.state == "conditional":
+        return redirect(url_for("portal.remediation"))  # approved on conditions: the 是正事項 and 是正報告
     if inv.response is not None and inv.response.state == "submitted":
         return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement)
     given = inv.response.answer_map() if inv.response else {}

@@ -11,16 +11,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain.questionnaire import ANSWER_TYPES
 from ..domain.scoring import RATING_JA
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, RISK_LABELS
 from ..extensions import db
 from ..models import Annex, Engagement, Evidence, Invitation, Response, StateError, utcnow
-from ..services import answers, audit, definitions, engagements, exports, invitations, listing, vendors
-from ..services.review import decide, latest_assessment
+from ..services import audit, definitions, engagements, exports, invitations, listing, vendors
+from ..services.review import latest_assessment
 from .auth import roles_required
 from .downloads import content_disposition
-from .forms import DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
+from .forms import EmptyForm, EngagementForm, InvitationForm, VendorForm
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -155,12 +154,16 @@ def engagement(engagement_id: int) -> Any:
     return _engagement_page(org_engagement(engagement_id))
 
 
-def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200) -> Any:
+def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200,
+                     **loop_forms: Any) -> Any:
+    from .review import engagement_context
+
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
+    assessment = latest_assessment(eng)
     page = render_template(
-        "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
+        "staff/engagement.html", engagement=eng, assessment=assessment, annexes=annexes,
         invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email),
-        empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
+        empty_form=EmptyForm(), form_has_errors=status != 200, **engagement_context(eng, assessment, **loop_forms),
     )
     return page, status
 
@@ -209,57 +212,6 @@ def revoke(invitation_id: int) -> Any:
     else:
         flash("回答依頼を取り消しました。リンクはもう使えません。", "success")
     return redirect(url_for("staff.engagement", engagement_id=invitation.engagement_id))
-
-
-@bp.route("/engagements/<int:engagement_id>/review", methods=["GET", "POST"])
-@roles_required("reviewer")
-def review(engagement_id: int) -> Any:
-    eng = org_engagement(engagement_id)
-    assessment = latest_assessment(eng)
-    if assessment is None:
-        flash("まだ回答が提出されていません。", "info")
-        return redirect(url_for("staff.engagement", engagement_id=eng.id))
-    form = DecisionForm()
-    if form.validate_on_submit():
-        with refusable(StateError) as refusal:
-            decide(assessment, form.decision.data, current_user, form.note.data or "")
-        if not refusal:
-            flash("審査結果を登録しました。" if form.decision.data == "approved" else "差し戻しました。", "success")
-            return redirect(url_for("staff.engagement", engagement_id=eng.id))
-        if assessment.decision is not None:
-            # Decided meanwhile (another tab, another reviewer): say so and show the decision.
-            flash(refusal.message, "error")
-            return redirect(url_for("staff.review", engagement_id=eng.id))
-        form.form_errors.append(refusal.message)
-    invitation = db.session.get(Invitation, assessment.response.invitation_id)
-    return render_template(
-        "staff/review.html", engagement=eng, assessment=assessment, form=form,
-        answers=_answer_rows(invitation), form_has_errors=bool(form.errors or form.form_errors),
-    )
-
-
-def _answer_row(questionnaire: Any, section: Any, question: Any, value: Any) -> dict[str, Any]:
-    shown = value not in (None, "", [])
-    return {
-        "questionnaire": questionnaire.title_ja, "section": section.title_ja, "question": question,
-        "display": ANSWER_TYPES[question.type].display(question, value) if shown else "未回答",
-        "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
-    }
-
-
-def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
-    """(section, question, answer) rows of a submitted response for the reviewer."""
-    if invitation is None or invitation.response is None:
-        return []
-    given = invitation.response.answer_map()
-    visible = answers.visible_ids(invitation, given)
-    return [
-        _answer_row(q, section, question, given.get(question.id))
-        for q in definitions.invitation_questionnaires(invitation)
-        for section in q.sections
-        for question in section.questions
-        if question.id in visible
-    ]
 
 
 @bp.route("/evidence/<int:evidence_id>")
