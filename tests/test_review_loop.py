@@ -68,7 +68,8 @@ def test_clarify_resubmit_conditional_approval_and_remediation_closed(app, clien
     assert start.status_code == 302 and start.headers["Location"].endswith("/clarification")
     asked = client.get(f"/r/{token}/clarification").get_data(as_text=True)
     assert "ISMS認証の範囲に本業務の拠点が含まれるか" in asked
-    assert set(re.findall(r'name="(q_[^"]+)"', asked)) == {field_name(ISMS)}, "only the asked question can change"
+    fields = set(re.findall(r'name="(q_[^"]+)"', asked))
+    assert fields == {field_name(ISMS), field_name(ISMS) + "__note"}, "only the asked question and its 補足 change"
     assert "その他の回答（提出済み・変更できません）" in asked
     assert client.get(f"/r/{token}/check").status_code == 302
     # Trying to change another question through a section page is refused (it redirects, saves nothing).
@@ -307,3 +308,37 @@ def test_loop_pages_are_valid_html(app, client, seed, login, loop_states, make_s
     errors = [f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m['message']}" for m in messages
               if m.get("type") == "error"]
     assert not errors, "\n".join(errors)
+
+
+def test_supplement_required_for_partial_where_the_bank_says_so(app, client, seed, login, invite):
+    """out.select.isms declares a 補足 required for 「一部」「いいえ」: the form offers it with its limit,
+    the check page asks for it, submitting is refused without it, and the reviewer sees it."""
+    eid = seed.engagements[("tamana-city", "outsourcing")]
+    token = invite()
+    answer_all(app, client, token, {ISMS: "partial"})
+    section_url = f"/r/{token}/s/outsourcing/out.select"
+    page = client.get(section_url).get_data(as_text=True)
+    note = field_name(ISMS) + "__note"
+    assert f'name="{note}"' in page and "1000文字まで。「一部」「いいえ」と回答したときは必須です。" in page
+    client.post(section_url, data={**_section_data(app, token), note: "", "section_done": "no"})
+    check = client.get(f"/r/{token}/check").get_data(as_text=True)
+    assert "の補足を書いてください（この回答のときは必須です）" in check
+    refused = client.post(f"/r/{token}/submit")
+    assert refused.status_code == 400 and _state(app, eid) == "invited"
+    too_long = client.post(section_url, data={**_section_data(app, token), note: "あ" * 1001})
+    assert too_long.status_code == 200 and "補足は1000文字以内で入力してください。" in too_long.get_data(as_text=True)
+    r = client.post(section_url, data={**_section_data(app, token), note: "本業務の開発室は認証範囲外です。"})
+    assert r.status_code == 302
+    check = client.get(f"/r/{token}/check").get_data(as_text=True)
+    assert "補足：本業務の開発室は認証範囲外です。" in check and "の補足を書いてください" not in check
+    assert client.post(f"/r/{token}/submit").status_code == 302 and _state(app, eid) == "submitted"
+    login(seed.users["reviewer"])
+    review = client.get(f"/staff/engagements/{eid}/review").get_data(as_text=True)
+    assert "一部<br>補足：本業務の開発室は認証範囲外です。" in review
+
+
+def _section_data(app, token):
+    from helpers import form_data_for, portal_sections
+
+    questions = next(qs for _q, sid, qs in portal_sections(app, token) if sid == "out.select")
+    return form_data_for(questions, {ISMS: "partial"})

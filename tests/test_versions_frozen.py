@@ -66,12 +66,13 @@ def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path,
 # The content hash of each bank (its version). Freezing is the JSON dump of the schema models. The move
 # to pydantic kept main's versions (cloud-high 1cafa0ce4ed7…, cloud-low d57727be2452…, outsourcing
 # b898d8333f38…, social-media cd096cecebcd…); declaring annex_field and fixing the 7 article links that
-# were never composed changed the content, hence these. Change a value here only together with a
-# change of that bank's content, and say so in the commit.
+# were never composed changed the content, hence these. outsourcing then declared its 補足 and evidence
+# fields (``supplement``) where its hints ask for them; the other banks, unchanged, kept theirs.
+# Change a value here only together with a change of that bank's content, and say so in the commit.
 BANK_VERSIONS = {
     "cloud-high": "dbb293ec631b3f9f2d94011d7482292f5a70c3423553c7e8a37abd17d6a23cf6",
     "cloud-low": "32062c775fc8277a62b5fdd8da9636d7ff4d0ced647ad0cef5deccbc36f6bb60",
-    "outsourcing": "b21cd23de4ea782f401ee02985ad46b22536e84d7d7bbb874b1190c653817986",
+    "outsourcing": "eecb326ee542fac632f543f85cc6346368c9568ae1445a7e1f65719bb994e694",
     "social-media": "e5ac330c58d393ba3436aa45efa58f4b60ffcbe27c0d569802dcfcda8172ef10",
 }
 

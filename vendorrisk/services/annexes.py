@@ -60,7 +60,7 @@ def _approved_assessment(engagement: Engagement) -> Assessment:
     if engagement.state == "in_approval":
         raise StateError("決裁が終わっていないため、特記事項を作成できません。決裁の完了を待ってください。")
     if engagement.state not in ANNEX_STATES:
-        raise StateError("承認済み（条件付承認を含む）の案件だけ特記事項を作成できます。")
+        raise StateError("承認済みの案件だけ特記事項を作成できます（条件付承認を含みます）。")
     assessment = latest_assessment(engagement)
     if assessment is None or assessment.decision not in ANNEX_STATES:
         raise StateError("承認済みの審査結果がありません。")

@@ -186,7 +186,9 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     writes nothing."""
     response = _response_of(invitation)
     lock_draft(response)
-    if response.state == "reopened" and set(values) - set(response.reopened_questions or []):
+    reopened = {key for qid in response.reopened_questions or [] for key in (qid, qdef.note_key(qid),
+                                                                             qdef.evidence_key(qid))}
+    if response.state == "reopened" and set(values) - reopened:
         raise StateError("確認を求められた設問の回答だけ変更できます。その他の回答は提出したときのままです。")
     base = base or {}
     result = SaveResult()
@@ -204,8 +206,15 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
 def _missing_in(invitation: Invitation, questions: list[qdef.Question]) -> list[qdef.Question]:
     shown = visible_ids(invitation)
     given = _response_of(invitation).answer_map()
-    return [q for q in questions
-            if q.id in shown and q.required and not qdef.ANSWER_TYPES[q.type].is_answered(given.get(q.id))]
+    return [q for q in questions if q.id in shown and _lacking(q, given)]
+
+
+def _lacking(q: qdef.Question, given: dict[str, Any]) -> bool:
+    """A required question without an answer, or an answer whose 補足 the bank requires without one."""
+    value = given.get(q.id)
+    if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(value):
+        return True
+    return q.note_required(value) and not given.get(qdef.note_key(q.id))
 
 
 def visible_questions(invitation: Invitation, answers: dict[str, Any] | None = None) -> list[qdef.Question]:
@@ -222,8 +231,7 @@ def visible_ids(invitation: Invitation, answers: dict[str, Any] | None = None) -
 def missing_required(invitation: Invitation) -> list[qdef.Question]:
     """Required, applicable, shown questions that have no answer yet."""
     answers = invitation.response.answer_map() if invitation.response else {}
-    return [q for q in visible_questions(invitation, answers)
-            if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))]
+    return [q for q in visible_questions(invitation, answers) if _lacking(q, answers)]
 
 
 def submit_response(invitation: Invitation) -> Assessment:

@@ -13,7 +13,7 @@ from ..models import Invitation, Remediation, StateError
 from ..services import answers, clarifications, definitions, evidence
 from ..services import review as review_service
 from .answer_forms import build_section_form, field_name
-from .portal import _portal_key, _rate_limit, bp
+from .portal import _portal_key, _rate_limit, bp, supplement_values
 from .review_forms import RemediationReportForm
 from .unit_of_work import keep_changes, refusable
 
@@ -74,7 +74,7 @@ def clarification() -> Any:
     if refusal:
         flash(refusal.message, "error")
         return redirect(url_for("portal.start"))
-    if any(form[field_name(q.id)].errors for q in asked):
+    if any(f.errors for q in asked for f in form if f.name.startswith(field_name(q.id))):
         keep_changes()  # the valid answers and the replies are saved; the page shows what failed
         return _render(inv, asked, others, form, {}, status=400)
     if request.form.get("action") != "resubmit":
@@ -109,6 +109,7 @@ def _values(inv: Invitation, asked: list[Question], form: Any) -> dict[str, Any]
                     field.errors = [str(exc)]
         elif not field.errors:
             values[question.id] = getattr(field, "answer_value", None)
+        values.update(supplement_values(inv, question, form))
     return values
 
 

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..domain.questionnaire import ANSWER_TYPES, Question
+from ..domain.questionnaire import ANSWER_TYPES, Question, evidence_key, note_key
 from ..domain.scoring import evaluation as automatic_evaluation
 from ..domain.vocabulary import DECISION_LABELS, EVALUATION_LABELS
 from ..extensions import db
@@ -71,7 +71,8 @@ def answer_rows(assessment: Assessment) -> list[dict[str, Any]]:
             "display": ANSWER_TYPES[question.type].display(question, value) if shown else "未回答",
             "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
             "automatic": EVALUATION_LABELS.get(automatic or "", ""), "override": overrides.get(question.id),
-            "thread": threads.get(question.id),
+            "thread": threads.get(question.id), "note": given.get(note_key(question.id)) or "",
+            "evidence": given.get(evidence_key(question.id)),
         })
     return rows
 
