@@ -212,18 +212,20 @@ def new_engagement(org: Any, vendor: Any, kind: str = "outsourcing", **fields: A
 def submitted_invitation(engagement: Any, overrides: dict[str, Any] | None = None) -> Any:
     """Invite, store the demo's good answer to every applicable question (then `overrides`), submit."""
     from vendorrisk.demo import demo_answer
+    from vendorrisk.domain.questionnaire import note_key
     from vendorrisk.services.answers import save_answers, submit_response
     from vendorrisk.services.definitions import invitation_questionnaires
     from vendorrisk.services.invitations import send_invitation
 
     invitation = send_invitation(engagement, recipient_email="a@example.jp").invitation
     profile = engagement.profile()
-    given = {
-        q.id: demo_answer(q, engagement.vendor, engagement)
-        for qn in invitation_questionnaires(invitation)
-        for q in qn.applicable(profile)
-    }
-    save_answers(invitation, {**given, **(overrides or {})})
+    applicable = [q for qn in invitation_questionnaires(invitation) for q in qn.applicable(profile)]
+    given = {q.id: demo_answer(q, engagement.vendor, engagement) for q in applicable}
+    given.update(overrides or {})
+    for q in applicable:  # a 補足 the bank requires for the answer given (「いいえ」, 「一部」 …) is written
+        if q.note_required(given.get(q.id)):
+            given.setdefault(note_key(q.id), "補足の記入例：状況を説明します。")
+    save_answers(invitation, given)
     submit_response(invitation)
     return invitation
 
@@ -405,3 +407,46 @@ def smtp() -> Iterator[tuple[Any, Any]]:
     controller.start()
     yield controller, handler
     controller.stop()
+
+
+@pytest.fixture
+def loop_states(app: Flask, seed: SimpleNamespace, invite: Callable[..., str],
+                make_engagement: Callable[..., int]) -> dict[str, tuple[int, str]]:
+    """tamana-city engagements in each open state of the review loop, through the services, as
+    name → (engagement id, contractor token): "clarification" (one question asked), "conditional"
+    (two 是正事項, the first reported), "in_approval" (approved, waiting for legal's 決裁)."""
+    from vendorrisk.demo import demo_answer
+    from vendorrisk.models import Engagement, Organisation, User
+    from vendorrisk.services import answers, clarifications, review
+    from vendorrisk.services.definitions import invitation_questionnaires
+    from vendorrisk.services.invitations import invitation_for_token
+    from vendorrisk.services.unit_of_work import unit_of_work
+
+    with app.app_context():
+        vendor_id = db.session.get(Engagement, seed.engagements[("tamana-city", "outsourcing")]).vendor_id
+    out = {}
+    for name in ("clarification", "conditional", "in_approval"):
+        eid = make_engagement(seed.org_ids["tamana-city"], vendor_id, "outsourcing", reference=f"LOOP-{name}")
+        token = invite(eid=eid)
+        with app.test_request_context(), unit_of_work():
+            inv = invitation_for_token(token)
+            eng = inv.engagement
+            questions = {q.id: q for qn in invitation_questionnaires(inv) for q in qn.questions()}
+            answers.save_answers(inv, {q.id: demo_answer(q, eng.vendor, eng)
+                                       for qn in invitation_questionnaires(inv) for q in qn.applicable(eng.profile())})
+            assessment = answers.submit_response(inv)
+            reviewer = db.session.scalar(select(User).filter_by(email=seed.users["reviewer"]))
+            org = db.session.get(Organisation, seed.org_ids["tamana-city"])
+            if name == "clarification":
+                clarifications.request_clarification(assessment, {"out.select.isms": "範囲を書いてください。"}, 5,
+                                                     reviewer, questions)
+            elif name == "conditional":
+                review.decide(assessment, "conditional", reviewer, "条件付きで承認します。", [
+                    review.RemediationDraft("研修の記録を整備し", 10), review.RemediationDraft("手順書を定め", 20)])
+                assessment.remediations[0].record_report("研修を実施しました。")
+            else:
+                org.settings["approval_route"] = [{"stage": "approve", "role": "legal"}]
+                review.decide(assessment, "approved", reviewer, "適合しています。")
+                org.settings["approval_route"] = []
+        out[name] = (eid, token)
+    return out

@@ -104,6 +104,9 @@ def form_data_for(questions: list[Question], overrides: dict[str, Any] | None = 
             value = good_value(q)
             if value is not None:
                 data[name] = value
+    for q in questions:  # a 補足 the bank requires for the answer given (「一部」 …) is written
+        if q.note_required(data.get(field_name(q.id))):
+            data.setdefault(field_name(q.id) + "__note", "補足の記入例：状況を説明します。")
     return data
 
 

@@ -9,6 +9,7 @@ admin must get 404, not somebody else's data); POSTs carry an empty form.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Annex, Engagement, JobRun, Organisation, User
+from vendorrisk.models import Annex, Assessment, Engagement, JobRun, Organisation, Remediation, User
 from vendorrisk.paths import POLICIES_DIR
 from vendorrisk.services import api_keys, evidence, policy_import
 from vendorrisk.services.definitions import invitation_questionnaires
@@ -62,7 +63,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.new_vendor": {"GET": staff(PROCUREMENT, other=200), "POST": staff(PROCUREMENT, other=200)},
     "staff.new_engagement": {"GET": staff(PROCUREMENT, other=200), "POST": staff(PROCUREMENT, other=200)},
     "staff.engagement": {"GET": staff()},
-    "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=200)},
+    "staff.review": {"GET": staff(REVIEW), "POST": staff(REVIEW, ok=400)},
     "staff.invite": {"POST": staff(PROCUREMENT, ok=400)},
     "staff.revoke": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=302)},
     "staff.resend": {"GET": staff(PROCUREMENT), "POST": staff(PROCUREMENT, ok=302)},
@@ -80,6 +81,10 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "staff.answer_sheet_download": {"GET": staff(PROCUREMENT)},  # the cloud engagement's open invitation
     "staff.answer_sheet_upload": {"POST": staff(PROCUREMENT, ok=302)},  # no file: back with a message
     "staff.evidence": {"GET": staff(("admin", "procurement", "reviewer"))},
+    "staff.clarify": {"POST": staff(REVIEW, ok=400)},
+    "staff.override": {"POST": staff(REVIEW, ok=400)},
+    "staff.approval": {"POST": staff(ok=400)},
+    "staff.review_remediation": {"POST": staff(REVIEW, ok=400)},
     "legal.index": {"GET": staff(LEGAL, other=200)},
     "legal.issue": {"POST": staff(LEGAL, ok=302)},
     "legal.download": {"GET": staff(LEGAL)},
@@ -98,6 +103,7 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "admin.thresholds": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.annex_settings": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.guideline_edition": {"POST": staff(ADMIN, ok=302, other=302)},  # blank: back to the default edition
+    "admin.approval_route": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.upload_policy": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_officer": {"POST": staff(ADMIN, ok=400, other=400)},
     "admin.add_user": {"POST": staff(ADMIN, ok=400, other=400)},
@@ -125,6 +131,10 @@ EXPECT: dict[str, dict[str, dict[str, int]]] = {
     "portal.receipt": {"GET": everyone(404)},
     "portal.sheet_download": {"GET": everyone(200)},
     "portal.sheet_upload": {"GET": everyone(200), "POST": everyone(400)},  # the world's link is not submitted yet
+    # Open only while the reviewer's questions or the 是正事項 are open: otherwise back to the start page.
+    "portal.clarification": {"GET": everyone(302), "POST": everyone(302)},
+    "portal.remediation": {"GET": everyone(302)},
+    "portal.report_remediation": {"POST": everyone(302)},
     **{endpoint: {method: API for method in methods} for endpoint, methods in {
         "api.openapi": ("GET",),
         "api.list_vendors": ("GET",), "api.create_vendor": ("POST",), "api.get_vendor": ("GET",),
@@ -180,6 +190,10 @@ def build_world(app: Flask, seed: Any) -> dict[str, Any]:
                     for _ in range(3)]
         run = JobRun(key="matrix", name="mail.deliver", organisation_id=org.id, state="failed")
         db.session.add(run)
+        approved = db.session.scalar(select(Assessment).filter_by(engagement_id=eid))
+        remediation = Remediation(assessment_id=approved.id, obligation="matrix", open_days=5,
+                                  deadline=dt.date(2027, 1, 8), state="reported")
+        db.session.add(remediation)
         db.session.commit()
         return {
             "engagement_id": eid,
@@ -200,6 +214,7 @@ def build_world(app: Flask, seed: Any) -> dict[str, Any]:
             "staff.answer_sheet_download": {"engagement_id": cloud.id},
             "staff.answer_sheet_upload": {"engagement_id": cloud.id},
             "run_id": run.id,
+            "remediation_id": remediation.id,
             "vendor_id": cloud.vendor_id,
             "key": "confidentiality",
             "kind": "reminder_before",

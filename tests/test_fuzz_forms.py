@@ -53,7 +53,7 @@ def _forms(html: str) -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def pages(app, seed, invite, make_submitted_invitation, make_engagement):
+def pages(app, seed, invite, make_submitted_invitation, make_engagement, loop_states):
     eid = approve_through_services(app, seed)
     with app.app_context():
         from vendorrisk.extensions import db
@@ -74,11 +74,13 @@ def pages(app, seed, invite, make_submitted_invitation, make_engagement):
                         f"/staff/vendors/{vendor_id}/edit", f"/staff/engagements/{uninvited}/edit",
                         f"/staff/engagements/{submitted}",  # with the 所管課's checklist (social media)
                         f"/staff/engagements/{seed.engagements[('tamana-city', 'cloud')]}"],  # open: sheet upload
-        "reviewer": [f"/staff/engagements/{submitted}/review"],
+        "reviewer": [f"/staff/engagements/{submitted}/review", f"/staff/engagements/{loop_states['conditional'][0]}"],
         "admin": ["/admin/organisation", "/admin/articles/confidentiality", "/admin/api-keys/",
                   "/admin/mail/reminder_before"],
-        "legal": [f"/legal/engagements/{eid}"],
-        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{token}/handover", f"/r/{token}/sheet"],
+        "legal": [f"/legal/engagements/{eid}", f"/staff/engagements/{loop_states['in_approval'][0]}"],
+        "contractor": [f"/r/{token}/s/{qid}/{sid}", f"/r/{token}/handover", f"/r/{token}/sheet",
+                       f"/r/{loop_states['clarification'][1]}/clarification",
+                       f"/r/{loop_states['conditional'][1]}/remediation"],
     }
 
 

@@ -882,7 +882,7 @@ def test_review_decision_posted_twice_keeps_the_first(app, client, seed, login, 
         assert db.session.get(Engagement, eid).state == "approved"
     # A decision value that is not one of the choices.
     r = client.post(f"/staff/engagements/{eid}/review", data={"decision": "approved'; DROP TABLE x;--"})
-    assert r.status_code == 200
+    assert r.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(Assessment.decision)) == "approved", "the first decision stands"
 
@@ -901,8 +901,8 @@ def test_approving_a_fail_rating_is_refused(app, client, seed, login, invite):
         rating = db.session.scalar(select(Assessment.rating))
     assert rating == "fail"
     login(seed.users["reviewer"])
-    r = client.post(f"/staff/engagements/{eid}/review", data={"decision": "approved", "note": ""})
-    assert r.status_code == 200
+    r = client.post(f"/staff/engagements/{eid}/review", data={"decision": "approved", "note": "承認したい"})
+    assert r.status_code == 400
     assert "承認できません" in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Assessment.decision)) is None

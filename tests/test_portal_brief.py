@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from vendorrisk.domain.vocabulary import JST
-from vendorrisk.domain.wareki import format_wareki_weekday
+from vendorrisk.domain.wareki import long_date
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Invitation, Response, utcnow
 
@@ -37,16 +37,16 @@ def _subject(message) -> str:
 
 
 def _deadline(app) -> str:
-    with app.app_context():
-        expires = db.session.scalar(select(Invitation.expires_at))
-    return format_wareki_weekday(expires.astimezone(JST).date())
+    with app.app_context():  # the due day (開庁日); the link stops working at its end
+        return long_date(db.session.scalar(select(Invitation)).due_date)
 
 
 def _invite(app, client, seed, kind="outsourcing"):
     client.post("/login", data={"email": seed.users["procurement"], "password": TEST_PASSWORD})
     eid = seed.engagements[("tamana-city", kind)]
     r = client.post(f"/staff/engagements/{eid}/invite",
-                    data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp", **CONTACT})
+                    data={"recipient_name": "山﨑 花子", "recipient_email": "yamasaki@example.jp", **CONTACT},
+                    follow_redirects=True)  # the send redirects to the page that shows the link
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     client.post("/logout")
     return token_from_outbox_or_page(r.get_data(as_text=True))
@@ -88,7 +88,7 @@ def test_submit_gives_a_number_a_receipt_pdf_and_a_confirmation_mail(backend, tm
     with app.app_context():
         response = db.session.scalar(select(Response))
         number = f"OUT-1-{response.id:05d}-{response.answers_sha256[:4].upper()}"
-        submitted = format_wareki_weekday(response.submitted_at.astimezone(JST).date())
+        submitted = long_date(response.submitted_at.astimezone(JST).date())
     assert f"受付番号：<strong>{number}</strong>" in page
     pdf = client.get(f"/r/{token}/receipt.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"

@@ -74,7 +74,7 @@ def test_open_days_skip_year_end_and_a_substitute_holiday_through_the_form(mail_
         assert "令和8年12月25日（金）に送信" in engagement_page
         assert not re.search(r"\d{4}-\d{2}-\d{2}", engagement_page.split("<form")[0])
         start = app.test_client().get(f"/r/{token}/").get_data(as_text=True)
-        assert "回答の期限：令和9年1月5日（火）（この日の終わりまで）" in start
+        assert "<dt>回答の期限</dt><dd>令和9年1月5日（火）（この日の終わりまで）</dd>" in start
     with app.app_context():
         invitation = db.session.scalar(select(Invitation).filter_by(engagement_id=eid))
         assert invitation.due_on == dt.date(2027, 1, 5)
@@ -86,8 +86,8 @@ def test_open_days_skip_year_end_and_a_substitute_holiday_through_the_form(mail_
     # The link works to the end of the due day (JST), not a minute longer.
     with time_machine.travel(_at(2027, 1, 5, 23, 59), tick=False):
         assert app.test_client().get(f"/r/{token}/").status_code == 200
-    with time_machine.travel(_at(2027, 1, 6, 0, 0, 1), tick=False):
-        assert app.test_client().get(f"/r/{token}/").status_code == 404
+    with time_machine.travel(_at(2027, 1, 6, 0, 0, 1), tick=False):  # the expired-link page says whom to ask
+        assert app.test_client().get(f"/r/{token}/").status_code == 410
 
     # 令和9年3月19日（金）: 21日（春分の日）is a Sunday, so 22日（月）is a 振替休日: 1 開庁日 → 23日（火）.
     eid2 = ns.engagements[("tamana-city", "social_media")]
@@ -238,7 +238,7 @@ def test_staff_are_told_of_submissions_waiting_decisions_and_passed_remediation(
         findings = assessment.result["findings"]
         assert findings and findings[0]["deadline"]
         deadline = dt.date.fromisoformat(min(f["deadline"] for f in findings))
-        decide(assessment, "approved", reviewer)
+        decide(assessment, "approved", reviewer, "指摘事項を期限までに是正してください。")
     before = len(handler.messages)
     late = dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(9), JST)
     assert "sent: 1 mails" in _send(app, late)

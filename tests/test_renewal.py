@@ -142,7 +142,8 @@ def test_people_and_sites_are_entered_once_across_outsourcing_and_cloud(app, cli
     eid = make_engagement(seed.org_ids["tamana-city"], _vendor_id(app, seed), "outsourcing",
                           reference="MIX-1", kinds=["outsourcing", "cloud"])
     login(seed.users["procurement"])
-    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"})
+    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"},
+                    follow_redirects=True)
     token = token_from_outbox_or_page(r.get_data(as_text=True))
     client.post("/logout")
     sections = portal_sections(app, token)

@@ -226,7 +226,8 @@ def test_response_versions_survive_submit(app, client, invite):
     assert client.post(f"/r/{token}/submit").status_code == 302
     name = field_name(first.id)
     r = client.post(url + "/autosave", data={name: "提出後", "_changed": name})
-    assert r.status_code == 409 and "提出済み" in r.get_json()["error"]
+    error = r.get_json()["error"]  # the portal's FROZEN message: not saved, the typing kept on the page
+    assert r.status_code == 409 and "すでに送信" in error and "保存されていません" in error
     with app.app_context():
         inv = db.session.scalar(select(Invitation).filter_by(token_hash=Invitation.hash_token(token)))
         assert db.session.get(Response, inv.response.id).frozen_answers.get(first.id) != "提出後"

@@ -106,7 +106,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import (
+    from .web import (  # noqa: F401  (their routes are on the staff and portal blueprints)
         admin,
         api,
         api_keys_admin,
@@ -118,7 +118,9 @@ def _register_blueprints(app: Flask) -> None:
         mail_admin,
         policy_admin,
         portal,
+        portal_loop,
         records,
+        review,
         staff,
     )
     from .web.answer_forms import check_answer_registry

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from flask import Flask
+from sqlalchemy import Connection
 
 from .extensions import db
 from .paths import MIGRATIONS_DIR
@@ -17,8 +21,31 @@ def _config(connection: object) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating() -> Iterator[Connection]:
+    """A connection in one transaction for the migration. On SQLite, foreign keys are off while it runs
+    (changing a CHECK constraint rebuilds the table: drop, create, copy, which the referencing rows would
+    refuse) and every reference is checked before the commit."""
+    with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only outside a transaction
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def upgrade(app: Flask, revision: str = "head") -> None:
-    with app.app_context(), db.engine.begin() as connection:
+    with app.app_context(), _migrating() as connection:
         command.upgrade(_config(connection), revision)
 
 
@@ -34,7 +61,7 @@ def repair_data(app: Flask) -> list[str]:
 
 
 def downgrade(app: Flask, revision: str) -> None:
-    with app.app_context(), db.engine.begin() as connection:
+    with app.app_context(), _migrating() as connection:
         command.downgrade(_config(connection), revision)
 
 

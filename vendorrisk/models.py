@@ -33,11 +33,18 @@ from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.vocabulary import (
+    APPROVAL_STAGES,
+    APPROVAL_STEP_STATES,
+    DECISION_LABELS,
+    DECISIONS,
     ENGAGEMENT_STATE_LABELS,
     ENGAGEMENT_STATES,
     ENGAGEMENT_TRANSITIONS,
+    EVALUATIONS,
     JST,
     KIND_LABELS,
+    REMEDIATION_STATE_LABELS,
+    REMEDIATION_STATES,
     ROLE_LABELS,
     ROLES,
 )
@@ -370,6 +377,11 @@ class Invitation(Model):
         """The deadline day (JST): the stored one, else the day the link expires in (older rows)."""
         if self.due_on is not None:
             return self.due_on
+        return self.usable_until
+
+    @property
+    def usable_until(self) -> dt.date:
+        """The last day (JST) on which the link opens (later than the deadline once a loop renews it)."""
         return (self.expires_at - dt.timedelta(microseconds=1)).astimezone(JST).date()
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
@@ -395,7 +407,7 @@ class Response(Model):
     """The contractor's answers to one invitation: a draft until submitted, then frozen."""
 
     __tablename__ = "responses"
-    __table_args__ = (CheckConstraint("state IN ('draft','submitted')", name="state"),)
+    __table_args__ = (CheckConstraint("state IN ('draft','submitted','reopened')", name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), unique=True)
@@ -409,6 +421,8 @@ class Response(Model):
     # Answers pre-filled from the vendor's last approved assessment of the same questionnaire:
     # {question id: {"from": earlier response id, "digest": fingerprint, "confirmed": bool}}.
     carried_over: Mapped[dict[str, Any] | None] = mapped_column(MutableDict.as_mutable(JSON))
+    # While the reviewer's questions are open (state 'reopened'): the only questions that may change.
+    reopened_questions: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     invitation: Mapped[Invitation] = relationship(back_populates="response")
@@ -422,16 +436,26 @@ class Response(Model):
         return {a.question_id: a.value for a in self.answers}
 
     def ensure_editable(self) -> None:
-        if self.state != "draft":
+        if self.state not in ("draft", "reopened"):
             raise StateError("この回答は提出済みのため変更できません。")
 
     def submit(self, answers: dict[str, Any], answers_sha256: str) -> None:
-        """Freeze the answers (draft → submitted)."""
+        """Freeze the answers (draft or reopened → submitted)."""
         self.ensure_editable()
         self.frozen_answers = answers
         self.answers_sha256 = answers_sha256
         self.state = "submitted"
         self.submitted_at = utcnow()
+        self.reopened_questions = []
+
+    def reopen(self, question_ids: list[str]) -> None:
+        """Open only these questions again (the reviewer asked about them); the others stay as submitted."""
+        if self.state != "submitted":
+            raise StateError("提出済みの回答だけ、確認のために再度開くことができます。")
+        if not question_ids:
+            raise StateError("確認する設問を選んでください。")
+        self.state = "reopened"
+        self.reopened_questions = list(question_ids)
 
 
 class Answer(Model):
@@ -467,21 +491,26 @@ class Evidence(Model):
 
 
 class Assessment(Model):
-    """The scored result of a submitted response, and the reviewer's decision on it."""
+    """The scored result of one submission of a response, and the reviewer's decision on it.
+
+    A response answered again after the reviewer's questions is scored again: a new assessment of the
+    same response, with the answers of that submission kept (`answers`) so the next one shows what changed."""
 
     __tablename__ = "assessments"
     __table_args__ = (
         CheckConstraint("rating IN ('pass','conditional','fail')", name="rating"),
-        CheckConstraint("decision IS NULL OR decision IN ('approved','rejected')", name="decision"),
+        CheckConstraint(f"decision IS NULL OR {_one_of('decision', DECISIONS)}", name="decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), unique=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
     score: Mapped[float] = mapped_column(index=True)
     rating: Mapped[str] = mapped_column(String(20), index=True)
     inherent_risk: Mapped[str] = mapped_column(String(20), index=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)  # ScoreResult.to_json()
+    # The answers as submitted this time (None for assessments made before resubmission existed).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     decision: Mapped[str | None] = mapped_column(String(20), index=True)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -490,16 +519,175 @@ class Assessment(Model):
 
     response: Mapped[Response] = relationship()
     decided_by: Mapped[User | None] = relationship()
+    remediations: Mapped[list[Remediation]] = relationship(
+        back_populates="assessment", cascade="all, delete-orphan", order_by="Remediation.position"
+    )
+    overrides: Mapped[list[EvaluationOverride]] = relationship(
+        cascade="all, delete-orphan", order_by="EvaluationOverride.id"
+    )
+    approval_steps: Mapped[list[ApprovalStep]] = relationship(
+        cascade="all, delete-orphan", order_by="(ApprovalStep.round, ApprovalStep.position)"
+    )
+
+    @property
+    def decision_label(self) -> str:
+        return DECISION_LABELS.get(self.decision or "", "")
 
     def decide(self, decision: str, user: User, note: str = "") -> None:
         if self.decision is not None:
             raise StateError("この審査はすでに判定済みです。")
-        if decision == "approved" and self.rating == "fail":
-            raise StateError("評価が「不適合」のため承認できません。差戻してください。")
+        if decision not in DECISIONS:
+            raise StateError("判定を選んでください。")
+        if not note.strip():
+            raise StateError("判定の理由を入力してください。")
+        if decision in ("approved", "conditional") and self.rating == "fail":
+            raise StateError("評価が「不適合」のため承認できません。差戻し又は不承認としてください。")
         self.decision = decision
         self.decision_note = note
         self.decided_by_id = user.id
         self.decided_at = utcnow()
+
+    def undecide(self) -> None:
+        """決裁で差し戻された起案: the reviewer decides again (the audit log keeps the earlier one)."""
+        self.decision = None
+        self.decided_by_id = None
+        self.decided_at = None
+
+
+class Remediation(Model):
+    """A 是正事項 of a 条件付承認: an obligation with a deadline (開庁日), tracked until closed."""
+
+    __tablename__ = "remediations"
+    __table_args__ = (CheckConstraint(_one_of("state", REMEDIATION_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    question_id: Mapped[str] = mapped_column(String(120), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")  # the question it comes from, as shown
+    obligation: Mapped[str] = mapped_column(Text)  # what the contractor must do, written as an obligation
+    open_days: Mapped[int] = mapped_column(Integer)  # the deadline as counted: 開庁日 after the decision
+    deadline: Mapped[dt.date] = mapped_column(Date, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    report: Mapped[str] = mapped_column(Text, default="")  # the contractor's 是正報告
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str] = mapped_column(Text, default="")  # why closed, or what is still missing
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="remediations")
+    closed_by: Mapped[User | None] = relationship()
+
+    @property
+    def state_label(self) -> str:
+        return REMEDIATION_STATE_LABELS.get(self.state, self.state)
+
+    def record_report(self, report: str) -> None:
+        if self.state == "closed":
+            raise StateError("この是正事項は完了しています。")
+        if not report.strip():
+            raise StateError("是正の内容を入力してください。")
+        self.report = report
+        self.state = "reported"
+        self.reported_at = utcnow()
+
+    def review(self, accepted: bool, user: User, note: str) -> None:
+        if self.state != "reported":
+            raise StateError("是正報告が届いている是正事項だけ確認できます。")
+        if not accepted and not note.strip():
+            raise StateError("まだ足りない点を入力してください。")
+        self.review_note = note
+        if accepted:
+            self.state = "closed"
+            self.closed_by_id = user.id
+            self.closed_at = utcnow()
+        else:
+            self.state = "open"
+
+
+class EvaluationOverride(Model):
+    """The reviewer's own evaluation of one question, kept beside the automatic one, with the reason."""
+
+    __tablename__ = "evaluation_overrides"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "question_id", name="assessment_question"),
+        CheckConstraint(_one_of("evaluation", EVALUATIONS), name="evaluation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(120))
+    automatic: Mapped[str | None] = mapped_column(String(20))  # the automatic evaluation when overridden
+    evaluation: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class ApprovalStep(Model):
+    """One step of the 決裁 after the reviewer's 起案 (審査, 承認), by a role or a named person."""
+
+    __tablename__ = "approval_steps"
+    __table_args__ = (
+        CheckConstraint(_one_of("stage", APPROVAL_STAGES), name="stage"),
+        CheckConstraint(_one_of("state", APPROVAL_STEP_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # a returned 起案 drafted again is a new round
+    position: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(20))  # who may take it: a role ...
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # ... or a named person
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def may_be_taken_by(self, user: User) -> bool:
+        if self.user_id is not None:
+            return user.id == self.user_id
+        return user.role == self.role or user.role == "admin"
+
+
+class Clarification(Model):
+    """One question the reviewer asked about: a thread between the reviewer and the contractor."""
+
+    __tablename__ = "clarifications"
+    __table_args__ = (
+        UniqueConstraint("response_id", "question_id", name="clarification_question"),
+        CheckConstraint("state IN ('open','answered')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    messages: Mapped[list[ClarificationMessage]] = relationship(
+        cascade="all, delete-orphan", order_by="ClarificationMessage.id"
+    )
+
+
+class ClarificationMessage(Model):
+    __tablename__ = "clarification_messages"
+    __table_args__ = (CheckConstraint("author IN ('reviewer','contractor')", name="author"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clarification_id: Mapped[int] = mapped_column(ForeignKey("clarifications.id"), index=True)
+    author: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(200))  # as shown: the reviewer's name, or the company
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class InternalCheck(Model):

@@ -258,3 +258,12 @@ def score(
         must_pass_failures=tuple(tally.failures),
         findings=tuple(findings),
     )
+
+
+def evaluation(q: Question, raw: Any) -> str | None:
+    """A question's automatic evaluation from its answer's score: pass (1), partial (between) or fail
+    (0); None when the question is not scored (weight 0 and not must-pass, or an unscored type)."""
+    s = ANSWER_TYPES[q.type].score(q, _normalized(q, raw))
+    if s is None or (q.weight <= 0 and not q.must_pass):
+        return None
+    return "pass" if s >= 1.0 else "fail" if s <= 0.0 else "partial"

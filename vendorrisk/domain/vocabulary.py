@@ -69,24 +69,58 @@ RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 RISK_LABELS: dict[str, str] = {"high": "高", "medium": "中", "low": "低"}
 
 # --- engagement states and the moves between them ---------------------------------------------
-ENGAGEMENT_STATES: tuple[str, ...] = ("draft", "invited", "submitted", "approved", "rejected")
+ENGAGEMENT_STATES: tuple[str, ...] = (
+    "draft", "invited", "submitted", "clarification", "in_approval", "approved", "conditional", "rejected",
+    "declined",
+)
 ENGAGEMENT_STATE_LABELS: dict[str, str] = {
     "draft": "下書き",
     "invited": "回答依頼中",
     "submitted": "審査待ち",
+    "clarification": "確認依頼中",
+    "in_approval": "決裁中",
     "approved": "承認済み",
+    "conditional": "条件付承認",
     "rejected": "差戻し",
+    "declined": "不承認",
 }
 # from-state → the states it may move to. A new invitation may replace an open one (invited →
-# invited); revoking the last open invitation goes back to draft; after 差戻し procurement may
-# invite again; an approved engagement does not move.
+# invited); revoking the last open invitation goes back to draft; the reviewer may ask about chosen
+# questions (clarification → submitted again when the contractor resubmits); a decision that needs
+# 決裁 waits in in_approval (returned: back to submitted); after 差戻し procurement may invite again;
+# approved, conditional and declined engagements do not move.
 ENGAGEMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"invited"}),
     "invited": frozenset({"invited", "draft", "submitted"}),
-    "submitted": frozenset({"approved", "rejected"}),
+    "submitted": frozenset({"approved", "conditional", "rejected", "declined", "clarification", "in_approval"}),
+    "clarification": frozenset({"submitted", "rejected"}),
+    "in_approval": frozenset({"approved", "conditional", "submitted"}),
     "rejected": frozenset({"invited"}),
     "approved": frozenset(),
+    "conditional": frozenset(),
+    "declined": frozenset(),
 }
+#: States whose engagement may have its annex issued.
+ANNEX_STATES: tuple[str, ...] = ("approved", "conditional")
+
+# --- the reviewer's decisions -----------------------------------------------------------------
+DECISIONS: tuple[str, ...] = ("approved", "conditional", "rejected", "declined")
+DECISION_LABELS: dict[str, str] = {
+    "approved": "承認",
+    "conditional": "条件付承認",
+    "rejected": "差戻し",
+    "declined": "不承認",
+}
+#: A question's evaluation, automatic (from the answer's score) or the reviewer's override.
+EVALUATIONS: tuple[str, ...] = ("pass", "partial", "fail")
+EVALUATION_LABELS: dict[str, str] = {"pass": "適合", "partial": "一部適合", "fail": "不適合"}
+#: 是正事項 (obligations of a 条件付承認): open → reported (是正報告) → closed (or back to open).
+REMEDIATION_STATES: tuple[str, ...] = ("open", "reported", "closed")
+REMEDIATION_STATE_LABELS: dict[str, str] = {"open": "対応待ち", "reported": "是正報告あり", "closed": "完了"}
+#: 決裁 (a second approval after the reviewer's 起案): the stages an organisation may require.
+APPROVAL_STAGES: tuple[str, ...] = ("review", "approve")
+APPROVAL_STAGE_LABELS: dict[str, str] = {"draft": "起案", "review": "審査", "approve": "承認"}
+APPROVAL_STEP_STATES: tuple[str, ...] = ("pending", "approved", "returned")
 
 # --- a contractor's responsible person --------------------------------------------------------
 # (key, Japanese label, English label, required)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import annex as annex_domain
 from ..domain import questionnaire as qdef
-from ..domain.vocabulary import JST, PERSON_FIELDS, canonical_sha256
+from ..domain.vocabulary import ANNEX_STATES, JST, PERSON_FIELDS, canonical_sha256
 from ..extensions import db
 from ..models import Annex, Assessment, Engagement, Invitation, Organisation, StateError, User
 from . import audit
@@ -58,10 +58,12 @@ def _submitted_invitation(engagement: Engagement) -> Invitation:
 
 
 def _approved_assessment(engagement: Engagement) -> Assessment:
-    if engagement.state != "approved":
-        raise StateError("承認済みの案件だけ特記事項を作成できます。")
+    if engagement.state == "in_approval":
+        raise StateError("決裁が終わっていないため、特記事項を作成できません。決裁の完了を待ってください。")
+    if engagement.state not in ANNEX_STATES:
+        raise StateError("承認済みの案件だけ特記事項を作成できます（条件付承認を含みます）。")
     assessment = latest_assessment(engagement)
-    if assessment is None or assessment.decision != "approved":
+    if assessment is None or assessment.decision not in ANNEX_STATES:
         raise StateError("承認済みの審査結果がありません。")
     return assessment
 
@@ -151,6 +153,12 @@ def _obligations(definitions: list[qdef.Questionnaire]) -> dict[str, str]:
 
 
 def _findings(assessment: Assessment, org: Organisation, obligations: dict[str, str]) -> list[dict[str, Any]]:
+    if assessment.decision == "conditional":  # the 是正事項 the reviewer wrote, with their 開庁日 deadlines
+        return [
+            {"question_id": r.question_id, "title": r.title, "remediation": r.obligation, "obligation": r.obligation,
+             "deadline": r.deadline.isoformat()}
+            for r in assessment.remediations
+        ]
     if assessment.rating != "conditional":
         return []
     return [
@@ -389,3 +397,11 @@ def rerender(engagement: Engagement, user: User | None = None) -> Annex | None:
         return None
     snapshot = {k: v for k, v in latest.snapshot.items() if k not in ("version", "document_id")}
     return _new_version(engagement, snapshot, latest.snapshot_sha256, user, "annex.rerender").annex
+
+
+def obligation_wordings(invitation: Invitation) -> dict[str, str]:
+    """Question id → the bank's 是正事項 wording (``obligation:``), localised for the organisation: what a
+    条件付承認 proposes for each finding."""
+    org = invitation.engagement.organisation
+    found = _obligations(_with_obligations(invitation_questionnaires(invitation)))
+    return {qid: org.localize(text) for qid, text in found.items()}

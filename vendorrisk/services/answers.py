@@ -52,7 +52,7 @@ def lock_draft(response: Response) -> None:
     try:
         locked = db.session.execute(
             update(Response)
-            .where(Response.id == response.id, Response.state == "draft")
+            .where(Response.id == response.id, Response.state.in_(("draft", "reopened")))
             .values(updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -196,6 +196,10 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     writes nothing."""
     response = _response_of(invitation)
     lock_draft(response)
+    reopened = {key for qid in response.reopened_questions or [] for key in (qid, qdef.note_key(qid),
+                                                                             qdef.evidence_key(qid))}
+    if response.state == "reopened" and set(values) - reopened:
+        raise StateError("確認を求められた設問の回答だけ変更できます。その他の回答は提出したときのままです。")
     base = base or {}
     values = with_shared_copies(invitation, values)
     result = SaveResult()
@@ -322,8 +326,15 @@ def with_shared_copies(invitation: Invitation, values: dict[str, Any]) -> dict[s
 def _missing_in(invitation: Invitation, questions: list[qdef.Question]) -> list[qdef.Question]:
     shown = visible_ids(invitation)
     given = _response_of(invitation).answer_map()
-    return [q for q in questions
-            if q.id in shown and q.required and not qdef.ANSWER_TYPES[q.type].is_answered(given.get(q.id))]
+    return [q for q in questions if q.id in shown and _lacking(q, given)]
+
+
+def _lacking(q: qdef.Question, given: dict[str, Any]) -> bool:
+    """A required question without an answer, or an answer whose 補足 the bank requires without one."""
+    value = given.get(q.id)
+    if q.required and not qdef.ANSWER_TYPES[q.type].is_answered(value):
+        return True
+    return q.note_required(value) and not given.get(qdef.note_key(q.id))
 
 
 def visible_questions(invitation: Invitation, answers: dict[str, Any] | None = None) -> list[qdef.Question]:
@@ -341,8 +352,7 @@ def missing_required(invitation: Invitation) -> list[qdef.Question]:
     """Required, applicable, shown questions that have no answer yet."""
     answers = invitation.response.answer_map() if invitation.response else {}
     copied = copied_ids(invitation)  # answered through the question they share
-    return [q for q in visible_questions(invitation, answers)
-            if q.required and q.id not in copied and not qdef.ANSWER_TYPES[q.type].is_answered(answers.get(q.id))]
+    return [q for q in visible_questions(invitation, answers) if q.id not in copied and _lacking(q, answers)]
 
 
 def submit_response(invitation: Invitation) -> Assessment:
@@ -356,15 +366,22 @@ def submit_response(invitation: Invitation) -> Assessment:
         raise StateError("前回の回答のまま確認していない設問があります。各項目で内容を確かめ、"
                          "「完了しました」を選んで保存してから送信してください。")
     answers = response.answer_map()
+    resubmitted = response.state == "reopened"
+    asked = list(response.reopened_questions or [])
     response.submit(answers, canonical_sha256(answers))
-    invitation.mark_submitted()
+    if not resubmitted:
+        invitation.mark_submitted()
     invitation.last_opened_at = utcnow()
     engagement = invitation.engagement
     engagement.move_to("submitted")
+    if resubmitted:
+        from .clarifications import mark_answered
+
+        mark_answered(response, asked)
     assessment = score_response(invitation)
     audit.record(
-        "response.submit", "response", response.id, organisation_id=engagement.organisation_id,
-        actor=f"contractor:invitation:{invitation.id}",
+        "response.resubmit" if resubmitted else "response.submit", "response", response.id,
+        organisation_id=engagement.organisation_id, actor=f"contractor:invitation:{invitation.id}",
         data={"answers_sha256": response.answers_sha256, "score": assessment.score, "rating": assessment.rating},
     )
     return assessment
@@ -381,8 +398,41 @@ def score_response(invitation: Invitation) -> Assessment:
     )
     assessment = Assessment(
         engagement_id=engagement.id, response_id=response.id, score=result.score, rating=result.rating,
-        inherent_risk=result.inherent_risk, result=result.to_json(),
+        inherent_risk=result.inherent_risk, result=result.to_json(), answers=response.answer_map(),
     )
     db.session.add(assessment)
     db.session.flush()
     return assessment
+
+
+def previous_assessment(assessment: Assessment) -> Assessment | None:
+    """The assessment of the submission before this one (the same engagement), or None."""
+    return db.session.scalar(
+        select(Assessment).where(Assessment.engagement_id == assessment.engagement_id, Assessment.id < assessment.id)
+        .order_by(Assessment.id.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    question: qdef.Question
+    before: str
+    after: str
+
+
+def changes_since_previous(invitation: Invitation, assessment: Assessment) -> list[Change] | None:
+    """Answer by answer, what changed since the submission before this one; None when this is the first."""
+    previous = previous_assessment(assessment)
+    if previous is None or previous.answers is None or assessment.answers is None:
+        return None
+    before, after = previous.answers, assessment.answers
+
+    def shown(question: qdef.Question, value: Any) -> str:
+        atype = qdef.ANSWER_TYPES[question.type]
+        return atype.display(question, value) if atype.is_answered(value) else "未回答"
+
+    return [
+        Change(question, shown(question, before.get(question.id)), shown(question, after.get(question.id)))
+        for qn in invitation_questionnaires(invitation) for question in qn.questions()
+        if before.get(question.id) != after.get(question.id)
+    ]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..adapters import export
 from ..domain import questionnaire as qdef
-from ..domain.vocabulary import JST, RISK_LABELS
+from ..domain.vocabulary import DECISION_LABELS, JST, RISK_LABELS
 from ..extensions import db
 from ..models import Answer, Assessment, Response
 from . import listing
@@ -59,12 +59,15 @@ def _engagement_rows(rows: Iterable[EngagementRow]) -> Iterator[list[Any]]:
             row.progress.label if row.progress else PROGRESS_BY_STATE.get(e.state, ""),
             a["rating_ja"] if a else "", a["score"] if a else None,
             RISK_LABELS.get(a["inherent_risk"], "") if a else "",
-            {"approved": "承認", "rejected": "差戻し"}.get(a["decision"] or "", "") if a else "",
+            DECISION_LABELS.get(a["decision"] or "", "") if a else "",
             e.period_start, e.period_end, _local(e.created_at),
         ]
 
 
-PROGRESS_BY_STATE = {"draft": "未送信", "submitted": "提出済み", "approved": "提出済み", "rejected": "差戻し"}
+PROGRESS_BY_STATE = {
+    "draft": "未送信", "submitted": "提出済み", "clarification": "確認依頼中", "in_approval": "提出済み",
+    "approved": "提出済み", "conditional": "提出済み", "rejected": "差戻し", "declined": "提出済み",
+}
 ENGAGEMENT_HEADERS = [
     "案件番号", "件名", "事業者名", "法人番号", "種別", "機密性", "完全性", "可用性", "個人情報", "マイナンバー",
     "状態", "回答期限", "期限切れ", "回答状況", "評価", "点数", "固有リスク", "判定", "契約期間（開始）",

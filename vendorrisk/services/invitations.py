@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from ..domain import questionnaire as qdef
 from ..domain.vocabulary import JST
 from ..domain.wareki import long_date
 from ..extensions import db
-from ..models import Engagement, Invitation, InvitationQuestionnaire, Response, StateError, User, utcnow
+from ..models import Answer, Engagement, Invitation, InvitationQuestionnaire, Response, StateError, User, utcnow
 from . import audit, organisation_settings
 from .definitions import current_definitions, store_version
 from .unit_of_work import Pending, after_commit
@@ -183,13 +184,22 @@ def send_invitation(
         invitation.questionnaire_links.append(
             InvitationQuestionnaire(questionnaire_version_id=store_version(q).id, position=position)
         )
+    previous = _previous_answers(engagement)
     invitation.response = Response()
     engagement.move_to("invited")
     engagement.needs_new_invitation = False
     db.session.flush()
-    from .answers import prefill_from_last_approved  # answers reads the definitions frozen above
+    if previous:
+        # After a 差戻し the contractor starts from what they answered last time, not from an empty form.
+        invitation.response.answers.extend(
+            Answer(question_id=qid, value=value, version=1) for qid, value in previous.items() if value is not None
+        )
+        db.session.flush()
+        carried = 0
+    else:
+        from .answers import prefill_from_last_approved  # answers reads the definitions frozen above
 
-    carried = prefill_from_last_approved(invitation)
+        carried = prefill_from_last_approved(invitation)
     link = portal_link(token)
     audit.record(
         "invitation.send", "invitation", invitation.id, organisation_id=engagement.organisation_id,
@@ -198,6 +208,31 @@ def send_invitation(
               "questionnaires": [f"{q.id}@{q.version}" for q in definitions], "due_on": due.isoformat()},
     )
     return SentInvitation(invitation, token, link, _invitation_mail(engagement, invitation, link, definitions))
+
+
+def _previous_answers(engagement: Engagement) -> dict[str, Any]:
+    """The answers of the engagement's last submitted (or reopened) response, or none."""
+    for earlier in reversed(engagement.invitations):
+        response = earlier.response
+        if response is not None and response.state in ("submitted", "reopened"):
+            return response.answer_map()
+    return {}
+
+
+def renew_link(invitation: Invitation, until: dt.date) -> str | None:
+    """Keep the contractor's link usable until `until` (JST, end of day) and a week after.
+
+    A link still valid keeps working (its expiry moved later when needed) and None is returned: the
+    contractor uses the link of the first mail. An expired link cannot be opened again: a new token
+    is made for the same invitation and its link returned (the old one stays dead)."""
+    wanted = end_of_day(until + dt.timedelta(days=7))
+    link = None
+    if not invitation.is_usable():
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = Invitation.hash_token(token)
+        link = portal_link(token)
+    invitation.expires_at = max(invitation.expires_at, wanted)
+    return link
 
 
 def deliver_mail(mail: OutgoingMail) -> DeliveryResult:

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from ..domain.vocabulary import ANNEX_STATES
 from ..extensions import db
 from ..models import JobRun, utcnow
 
@@ -247,7 +248,7 @@ def _issue_annex(payload: dict[str, Any]) -> None:
     from .annexes import issue_annex
 
     engagement = db.session.get(Engagement, payload["engagement_id"])
-    if engagement is None or engagement.state != "approved":
+    if engagement is None or engagement.state not in ANNEX_STATES:
         return  # nothing to issue (any more): done, not failed
     user = db.session.get(User, payload["user_id"]) if payload.get("user_id") else None
     issued_on = dt.date.fromisoformat(payload["issued_on"]) if payload.get("issued_on") else None
@@ -259,7 +260,7 @@ def enqueue_bulk_annexes(organisation_id: int, user_id: int | None, issued_on: d
     from ..models import Engagement
 
     engagements = db.session.scalars(
-        select(Engagement).where(Engagement.organisation_id == organisation_id, Engagement.state == "approved")
+        select(Engagement).where(Engagement.organisation_id == organisation_id, Engagement.state.in_(ANNEX_STATES))
         .order_by(Engagement.id)
     )
     return [

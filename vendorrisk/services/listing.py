@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..domain import questionnaire as qdef
 from ..domain.scoring import RATING_JA
-from ..domain.vocabulary import ENGAGEMENT_STATES, JST, KINDS, RISK_LEVELS
+from ..domain.vocabulary import ANNEX_STATES, ENGAGEMENT_STATES, JST, KINDS, RISK_LEVELS
 from ..domain.wareki import date_time, long_date
 from ..extensions import db
 from ..models import (
@@ -251,7 +251,9 @@ def _engagement_filters(query: ListQuery, now: dt.datetime) -> list[ColumnElemen
     conditions: list[ColumnElement[bool]] = []
     if query.q:
         conditions.append(_engagement_search(query.q))
-    if query.state:
+    if query.state == "approved":  # 承認済み includes 条件付承認: both may have their annex issued
+        conditions.append(Engagement.state.in_(ANNEX_STATES))
+    elif query.state:
         conditions.append(Engagement.state == query.state)
     if query.kind:
         # kinds is a JSON list of fixed words: its text holds "kind" with the quotes.

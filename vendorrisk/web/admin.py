@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..domain.annex import AnnexCompositionError
 from ..domain.scoring import resolve_thresholds
-from ..domain.vocabulary import KIND_LABELS
+from ..domain.vocabulary import KIND_LABELS, ROLE_LABELS, ROLES
 from ..domain.wareki import long_date
 from ..extensions import db
-from ..models import User
-from ..services import officers, organisation_settings, users
+from ..models import StateError, User
+from ..services import officers, organisation_settings, review, users
 from .auth import roles_required
 from .forms import (
     AnnexSettingsForm,
@@ -29,6 +29,7 @@ from .forms import (
     paragraphs_from_text,
     paragraphs_to_text,
 )
+from .review_forms import ApprovalRouteForm
 from .unit_of_work import refusable
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,9 +71,41 @@ def _organisation_page(status: int = 200, **forms: Any) -> Any:
         deadlines_form=forms.get("deadlines_form") or _deadlines_form(),
         edition_form=forms.get("edition_form") or GuidelineEditionForm(
             formdata=None, data={"edition": organisation_settings.guideline_edition(org)}),
+        route_form=forms.get("route_form") or _route_form(staff),
         form_has_errors=status != 200,
     )
     return page, status
+
+
+def _route_form(staff: Any, formdata: Any = None) -> ApprovalRouteForm:
+    """Who takes each 決裁 step: nobody (no such step), a role, or one named user of the organisation."""
+    choices = [("", "なし"), *((f"role:{r}", f"役割：{ROLE_LABELS[r]}") for r in ROLES),
+               *((f"user:{u.id}", f"個人：{u.name}（{u.role_label}）") for u in staff if u.active)]
+    current = {step["stage"]: (f"user:{step['user_id']}" if step.get("user_id") else f"role:{step.get('role')}")
+               for step in review.approval_route(current_user.organisation)}
+    form = (ApprovalRouteForm(formdata=formdata) if formdata is not None
+            else ApprovalRouteForm(formdata=None, data=current))
+    form.review.choices = choices
+    form.approve.choices = choices
+    return form
+
+
+@bp.route("/approval-route", methods=["POST"])
+@roles_required("admin")
+def approval_route() -> Any:
+    org = current_user.organisation
+    staff = db.session.scalars(select(User).filter_by(organisation_id=org.id).order_by(User.id)).all()
+    form = _route_form(staff, request.form)
+    if not form.validate_on_submit():
+        return _organisation_page(400, route_form=form)
+    with refusable(StateError) as refusal:
+        review.set_approval_route(org, {"review": form.review.data or "", "approve": form.approve.data or ""},
+                                  current_user)
+    if refusal:
+        form.form_errors.append(refusal.message)
+        return _organisation_page(400, route_form=form)
+    flash("決裁の設定を保存しました。これからの判定に使われます。", "success")
+    return redirect(url_for("admin.organisation"))
 
 
 @bp.route("/organisation")

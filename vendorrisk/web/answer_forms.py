@@ -18,9 +18,9 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileSize
 from wtforms import Field, FieldList, Form, FormField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import Optional, StopValidation, ValidationError
+from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
-from ..domain.questionnaire import ANSWER_TYPES, AnswerError, Question
+from ..domain.questionnaire import ANSWER_TYPES, YESNO_LABELS, AnswerError, Question, note_key
 from ..domain.vocabulary import PERSON_FIELDS
 from .forms import MultiCheckboxField, email_check, opts
 
@@ -29,6 +29,41 @@ TEXT_AREA_MAX = 4000
 
 def field_name(question_id: str) -> str:
     return "q_" + question_id.replace(".", "__")
+
+
+def note_field_name(question_id: str) -> str:
+    return field_name(question_id) + "__note"
+
+
+def evidence_field_name(question_id: str) -> str:
+    return field_name(question_id) + "__evidence"
+
+
+def _supplement_fields(question: Question) -> dict[str, Field]:
+    """The 補足 (limit shown) and, where the bank allows it, the evidence file beside an answer."""
+    spec = question.supplement
+    if spec is None:
+        return {}
+    when = "」「".join(_value_label(question, v) for v in spec.required_when)
+    hint = f"{spec.max_chars}文字まで。" + (f"「{when}」と回答したときは必須です。" if when else "")
+    too_long = f"補足は{spec.max_chars}文字以内で入力してください。"
+    out: dict[str, Field] = {note_field_name(question.id): TextAreaField(
+        "補足", description=hint, filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[Length(max=spec.max_chars, message=too_long)])}
+    if spec.evidence:
+        limit = int(current_app.config["EVIDENCE_MAX_BYTES"])
+        too_big = f"ファイルが大きすぎます。{limit // (1024 * 1024)}MB以下のファイルを選んでください。"
+        out[evidence_field_name(question.id)] = FileField(
+            "証跡ファイル", description="PDF・PNG・JPEG・Word・Excel・ZIP。新しいファイルを選ぶと差し替えます。",
+            validators=[FileSize(limit, message=too_big)])
+    return out
+
+
+def _value_label(question: Question, value: str) -> str:
+    option = question.option(value)
+    if option is not None:
+        return option.label_ja
+    return YESNO_LABELS[value][0] if value in YESNO_LABELS else value
 
 
 class _Normalise:
@@ -315,6 +350,8 @@ def _section_form_class(questions: list[Question], rows: dict[str, int], bilingu
     attrs: dict[str, Any] = {
         field_name(q.id): WEB_ANSWER_TYPES[q.type].field(q, rows[q.id], bilingual) for q in questions
     }
+    for q in questions:
+        attrs.update(_supplement_fields(q))
     cls: type[FlaskForm] = type("SectionForm", (SectionFormBase,), attrs)
     if key is not None:
         if len(_FORM_CLASSES) >= _FORM_CLASSES_MAX:
@@ -343,6 +380,8 @@ def build_section_form(
         stored = answers.get(q.id)
         rows[q.id] = web.rows(stored) + extra_rows.get(q.id, 0)
         data[field_name(q.id)] = web.initial(q, stored)
+        if q.supplement is not None:
+            data[note_field_name(q.id)] = answers.get(note_key(q.id)) or ""
     return _section_form_class(questions, rows, bilingual, cache_key)(data=data)
 
 

@@ -374,23 +374,6 @@ class HandoverForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
-    decision = RadioField(
-        "判定",
-        choices=opts([("approved", "承認する"), ("rejected", "差し戻す")]),
-        validators=[DataRequired("承認するか差し戻すかを選んでください。")],
-    )
-    note = TextAreaField(
-        "判定理由・コメント",
-        filters=[strip],
-        validators=[Length(max=2000, message="コメントは2000文字以内で入力してください。")],
-    )
-
-    def validate_note(self, field: Field) -> None:
-        if self.decision.data == "rejected" and not field.data:
-            raise ValidationError("差し戻す理由を入力してください。")
-
-
 class EmptyForm(FlaskForm):
     """For POST-only buttons: carries the CSRF token."""
 

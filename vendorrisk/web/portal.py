@@ -30,7 +30,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
-from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section
+from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section, evidence_key, note_key
 from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import JST, canonical_json
 from ..domain.wareki import date_time, format_time
@@ -38,7 +38,7 @@ from ..extensions import csrf, limiter
 from ..models import Invitation, StateError, utcnow
 from ..services import answer_sheets, answers, definitions, evidence, invitations, policy_import, receipts
 from ..services.answers import Base as AnswerBase
-from .answer_forms import build_section_form, field_name
+from .answer_forms import build_section_form, evidence_field_name, field_name, note_field_name
 from .downloads import content_disposition
 from .forms import AnswerSheetForm, EmptyForm, HandoverForm
 from .unit_of_work import keep_changes, refusable
@@ -46,6 +46,8 @@ from .unit_of_work import keep_changes, refusable
 bp = Blueprint("portal", __name__, url_prefix="/r/<token>")
 
 SectionEntry = tuple[Questionnaire, Section, list[Question]]
+bp.add_app_template_global(note_field_name)
+bp.add_app_template_global(evidence_field_name)
 BASE_PREFIX = "_v_"  # hidden field per question: the version (and fingerprint) the page was rendered with
 
 
@@ -125,6 +127,10 @@ def _status(invitation: Invitation, key: str, questions: list[Question], given: 
 @bp.route("/")
 def start() -> Any:
     inv: Invitation = g.invitation
+    if inv.response is not None and inv.response.state == "reopened":
+        return redirect(url_for("portal.clarification"))  # the reviewer asked about some answers
+    if inv.engagement.state == "conditional":
+        return redirect(url_for("portal.remediation"))  # approved on conditions: the 是正事項 and 是正報告
     if inv.response is not None and inv.response.state == "submitted":
         return render_template("portal/submitted.html", invitation=inv, engagement=inv.engagement,
                                number=receipts.receipt_number(inv.response), contact=invitations.contact_of(inv))
@@ -192,7 +198,9 @@ class SectionPage:
     def answers(self, only: set[str] | None = None) -> dict[str, Any]:
         assert self.invitation.response is not None
         qids = [q.id for q in self.questions if only is None or q.id in only]
-        return answers.stored_values(self.invitation.response, qids)
+        extra = [key for q in self.questions if q.id in qids and q.supplement is not None
+                 for key in (note_key(q.id), evidence_key(q.id))]
+        return answers.stored_values(self.invitation.response, qids + extra)
 
     def form(self, extra_rows: dict[str, int] | None = None, only: set[str] | None = None) -> Any:
         """The section form, filled from the stored answers (of the `only` questions, for an autosave)."""
@@ -360,7 +368,7 @@ def _conflict_message(question: Question, conflict: answers.Conflict) -> str:
 
 def _missing_message(missing: list[Question]) -> str:
     names = "、".join(f"「{q.text_ja}」" for q in missing)
-    return f"次の必須の設問が未回答のため、完了にできません：{names}。回答を保存しました。"
+    return f"次の必須の設問（又はその回答に必要な補足）が未回答のため、完了にできません：{names}。回答を保存しました。"
 
 
 def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) -> dict[str, Any]:
@@ -378,10 +386,41 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
                 values[question.id] = stored
         elif not field.errors and question.id not in same:
             values[question.id] = getattr(field, "answer_value", None)
+        if only is None:  # an autosave carries the changed answers only: a 補足 is saved with the page
+            values.update(supplement_values(page.invitation, question, form))
     for qid, manager in page.same_as_pairs().items():
         if qid in same and manager.id in values and (only is None or qid in only):
             values[qid] = values[manager.id]
     return values
+
+
+def supplement_values(inv: Invitation, question: Question, form: Any) -> dict[str, Any]:
+    """The 補足 and the evidence file beside an answer, as the form holds them (a refused file says why)."""
+    if question.supplement is None:
+        return {}
+    out: dict[str, Any] = {}
+    note = form[note_field_name(question.id)]
+    if not note.errors:
+        out[note_key(question.id)] = note.data or None
+    if question.supplement.evidence:
+        upload = form[evidence_field_name(question.id)]
+        if upload.data and not upload.errors and inv.response is not None:
+            try:
+                out[evidence_key(question.id)] = evidence.store_evidence(
+                    inv.response, evidence_key(question.id), upload.data.filename or "file", upload.data.read(),
+                    current_app.config["UPLOAD_DIR"])
+            except evidence.EvidenceRefused as exc:
+                upload.errors = [str(exc)]
+    return out
+
+
+def _field_names(question: Question) -> list[str]:
+    names = [field_name(question.id)]
+    if question.supplement is not None:
+        names.append(note_field_name(question.id))
+        if question.supplement.evidence:
+            names.append(evidence_field_name(question.id))
+    return names
 
 
 def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerBase]]:
@@ -390,7 +429,7 @@ def _save_section(page: SectionPage, form: Any) -> tuple[bool, dict[str, AnswerB
     values = _section_values(page, form)
     posted = _posted_bases(page)
     wants_done = form.section_done.data == "yes"
-    has_errors = any(form[field_name(x.id)].errors for x in page.questions)
+    has_errors = any(form[name].errors for x in page.questions for name in _field_names(x))
     result = answers.save_answers(
         page.invitation, values, base=posted, completed_section=page.key,
         section_done=wants_done and not has_errors, section_questions=page.questions,
@@ -455,10 +494,14 @@ def check() -> Any:
     return _render_check(inv)
 
 
-def _check_row(question: Question, value: Any) -> dict[str, Any]:
+def _check_row(question: Question, value: Any, given: dict[str, Any] | None = None) -> dict[str, Any]:
     answered = ANSWER_TYPES[question.type].is_answered(value)
+    given = given or {}
+    note = given.get(note_key(question.id)) or ""
     return {"question": question, "answered": answered,
-            "display": ANSWER_TYPES[question.type].display(question, value) if answered else "未回答"}
+            "display": ANSWER_TYPES[question.type].display(question, value) if answered else "未回答",
+            "note": note, "evidence": given.get(evidence_key(question.id)),
+            "note_missing": question.note_required(value) and not note}
 
 
 def _check_groups(inv: Invitation) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -469,12 +512,15 @@ def _check_groups(inv: Invitation) -> tuple[list[dict[str, Any]], list[dict[str,
     unconfirmed = answers.unconfirmed(inv)
     groups, missing = [], []
     for q, sec, questions in _sections(inv):
-        rows = [_check_row(question, given.get(question.id)) | {"carried": question.id in unconfirmed}
+        rows = [_check_row(question, given.get(question.id), given) | {"carried": question.id in unconfirmed}
                 for question in questions if question.id in visible]
         url = url_for("portal.section", qid=q.id, section_id=sec.id) + "?from=check"
         missing += [{"question": row["question"], "url": f"{url}#{field_name(row['question'].id)}-group",
                      "carried": row["carried"] and row["answered"]}
                     for row in rows if (row["question"].required and not row["answered"]) or row["carried"]]
+        missing += [{"question": row["question"], "note": True,
+                     "url": f"{url}#{note_field_name(row['question'].id)}-group"}
+                    for row in rows if row["note_missing"]]
         groups.append({"questionnaire": q, "section": sec, "rows": rows})
     return groups, missing
 

@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain.questionnaire import ANSWER_TYPES
 from ..domain.scoring import RATING_JA
 from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import ENGAGEMENT_STATE_LABELS, JST, KIND_LABELS, PARTY_LABELS, RISK_LABELS
@@ -32,11 +31,11 @@ from ..services import (
     vendors,
 )
 from ..services.evidence import EvidenceRefused
-from ..services.review import decide, latest_assessment
+from ..services.review import latest_assessment
 from .answer_forms import build_checklist_form, field_name
 from .auth import roles_required
 from .downloads import content_disposition
-from .forms import AnswerSheetForm, DecisionForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
+from .forms import AnswerSheetForm, EmptyForm, EngagementForm, InvitationForm, VendorForm
 from .invitation_links import forget_link, remember_link, shown_link
 from .unit_of_work import RenderAfterCommit, audited_read, refusable
 
@@ -176,20 +175,24 @@ def engagement(engagement_id: int) -> Any:
 
 
 def _engagement_page(eng: Engagement, invite_form: InvitationForm | None = None, status: int = 200,
-                     checklist_form: tuple[str, Any] | None = None) -> Any:
+                     checklist_form: tuple[str, Any] | None = None, **loop_forms: Any) -> Any:
+    from .review import engagement_context
+
     annexes = db.session.scalars(select(Annex).filter_by(engagement_id=eng.id).order_by(Annex.version.desc())).all()
     current = eng.current_invitation()
+    assessment = latest_assessment(eng)
     default_days = organisation_settings.deadline_settings(eng.organisation).open_days
     page = render_template(
-        "staff/engagement.html", engagement=eng, assessment=latest_assessment(eng), annexes=annexes,
+        "staff/engagement.html", engagement=eng, assessment=assessment, annexes=annexes,
         invite_form=invite_form or InvitationForm(recipient_email=eng.vendor.contact_email, open_days=default_days),
         default_days=default_days, default_due=invitations.due_day(eng),
-        empty_form=EmptyForm(), decision_form=DecisionForm(), form_has_errors=status != 200,
+        empty_form=EmptyForm(), form_has_errors=status != 200,
         history=invitations.invitation_history(eng),
         link_kept=current is not None and shown_link(current) is not None,
         can_audit=current_user.role in AUDIT_ROLES,
         checklist=_checklist_rows(eng, checklist_form), guideline_edition=_edition(),
-        carried=answers.carried_summary(eng.current_invitation()), sheet_form=AnswerSheetForm(),
+        carried=answers.carried_summary(current), sheet_form=AnswerSheetForm(),
+        **engagement_context(eng, assessment, **loop_forms),
     )
     return page, status
 
@@ -402,58 +405,6 @@ def revoke(invitation_id: int) -> Any:
         forget_link(invitation)
         flash("回答依頼を取り消しました。リンクはもう使えません。", "success")
     return redirect(url_for("staff.engagement", engagement_id=invitation.engagement_id))
-
-
-@bp.route("/engagements/<int:engagement_id>/review", methods=["GET", "POST"])
-@roles_required("reviewer")
-def review(engagement_id: int) -> Any:
-    eng = org_engagement(engagement_id)
-    assessment = latest_assessment(eng)
-    if assessment is None:
-        flash("まだ回答が提出されていません。", "info")
-        return redirect(url_for("staff.engagement", engagement_id=eng.id))
-    form = DecisionForm()
-    if form.validate_on_submit():
-        with refusable(StateError) as refusal:
-            decide(assessment, form.decision.data, current_user, form.note.data or "")
-        if not refusal:
-            flash("審査結果を登録しました。" if form.decision.data == "approved" else "差し戻しました。", "success")
-            return redirect(url_for("staff.engagement", engagement_id=eng.id))
-        if assessment.decision is not None:
-            # Decided meanwhile (another tab, another reviewer): say so and show the decision.
-            flash(refusal.message, "error")
-            return redirect(url_for("staff.review", engagement_id=eng.id))
-        form.form_errors.append(refusal.message)
-    invitation = db.session.get(Invitation, assessment.response.invitation_id)
-    return render_template(
-        "staff/review.html", engagement=eng, assessment=assessment, form=form,
-        answers=_answer_rows(invitation), form_has_errors=bool(form.errors or form.form_errors),
-        checklist=internal_checks.checklist(eng), guideline_edition=_edition(),
-    )
-
-
-def _answer_row(questionnaire: Any, section: Any, question: Any, value: Any) -> dict[str, Any]:
-    shown = value not in (None, "", [])
-    return {
-        "questionnaire": questionnaire.title_ja, "section": section.title_ja, "question": question,
-        "display": ANSWER_TYPES[question.type].display(question, value) if shown else "未回答",
-        "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
-    }
-
-
-def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
-    """(section, question, answer) rows of a submitted response for the reviewer."""
-    if invitation is None or invitation.response is None:
-        return []
-    given = invitation.response.answer_map()
-    visible = answers.visible_ids(invitation, given)
-    return [
-        _answer_row(q, section, question, given.get(question.id))
-        for q in definitions.invitation_questionnaires(invitation)
-        for section in q.sections
-        for question in section.questions
-        if question.id in visible
-    ]
 
 
 @bp.route("/evidence/<int:evidence_id>")

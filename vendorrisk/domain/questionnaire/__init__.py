@@ -33,7 +33,17 @@ from .answers import (
     normalize_answer,
     to_wareki,
 )
-from .definition import Option, Question, Questionnaire, Section, matches, normalize_profile
+from .definition import (
+    Option,
+    Question,
+    Questionnaire,
+    Section,
+    Supplement,
+    evidence_key,
+    matches,
+    normalize_profile,
+    note_key,
+)
 from .frozen import FrozenQuestionnaire, canonical_json, content_hash, freeze, thaw
 from .loading import check_all, load_all, load_questionnaire, parse_definition, validate_spec
 from .schema import QuestionnaireSpec, QuestionSpec, json_schema
@@ -65,9 +75,10 @@ __all__ = [
     "FROZEN_FORMAT", "FileType", "FrozenQuestionnaire", "GROUP_FIELD_TYPES", "GroupType", "KINDS", "MultiType",
     "NA", "NETWORK_SEGMENTS", "NumberType", "OBLIGATION_KEYS", "OPTION_VALUE_RE", "Option", "PERSON_FIELDS",
     "PersonType", "QUESTION_ID_RE", "Question", "QuestionSpec", "Questionnaire", "QuestionnaireSpec", "Section",
-    "SingleType", "TEXT_MAX", "TextType", "UNANSWERED_JA", "YESNO_LABELS", "YesNoType", "_is_na",
+    "SingleType", "Supplement", "TEXT_MAX", "TextType", "UNANSWERED_JA", "YESNO_LABELS", "YesNoType", "_is_na",
     "annex_answers", "answer_display", "answer_score", "canonical_json", "check_all", "content_hash",
-    "declarations", "freeze", "is_shown", "json_schema", "load_all", "load_questionnaire", "matches",
-    "normalize_answer", "normalize_profile", "parse_definition", "select_for_engagement", "shared_questions",
-    "shown_when_target", "thaw", "to_wareki", "trace", "uncovered", "validate_spec", "visible_questions",
+    "declarations", "evidence_key", "freeze", "is_shown", "json_schema", "load_all", "load_questionnaire",
+    "matches", "normalize_answer", "normalize_profile", "note_key", "parse_definition", "select_for_engagement",
+    "shared_questions", "shown_when_target", "thaw", "to_wareki", "trace", "uncovered", "validate_spec",
+    "visible_questions",
 ]

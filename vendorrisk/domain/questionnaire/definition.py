@@ -21,6 +21,26 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Supplement:
+    """What a question takes beside its answer (declared in the bank): a 補足 (free text, at most
+    `max_chars`) — required when the answer is one of `required_when` (「一部」「いいえ」…) — and, with
+    `evidence`, one evidence file."""
+
+    required_when: tuple[str, ...] = ()
+    max_chars: int = 1000
+    evidence: bool = False
+
+
+#: Where a question's 補足 and evidence file are kept among the answers (beside the answer itself).
+def note_key(question_id: str) -> str:
+    return f"{question_id}::note"
+
+
+def evidence_key(question_id: str) -> str:
+    return f"{question_id}::evidence"
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     section_id: str
@@ -58,6 +78,12 @@ class Question:
     def guideline_ref(self) -> GuidelineRef | None:
         """The citation as data (chapter, item, topic); the edition is the organisation's setting."""
         return parse_guideline(self.guideline)
+    #: 補足 and evidence beside the answer, when the bank declares them.
+    supplement: Supplement | None = field(default=None, hash=False)
+
+    def note_required(self, value: object) -> bool:
+        """Whether this answer needs its 補足 (the bank's ``required_when``)."""
+        return self.supplement is not None and isinstance(value, str) and value in self.supplement.required_when
 
     def option(self, value: str) -> Option | None:
         for opt in self.options:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ..vocabulary import canonical_json, canonical_sha256
-from .definition import Option, Question, Questionnaire, Section
+from .definition import Option, Question, Questionnaire, Section, Supplement
 from .terms import FROZEN_FORMAT, DefinitionError
 
 __all__ = ["FrozenQuestionnaire", "canonical_json", "content_hash", "freeze", "freeze_body", "thaw"]
@@ -70,13 +70,14 @@ class FrozenQuestion(_Frozen):
     annex_field: str = ""
     obligation: str = ""
     party: str = "contractor"
+    supplement: dict[str, Any] | None = None
 
     @model_serializer(mode="wrap")
     def _without_empty_annex_field(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # Definitions frozen before questions declared annex fields (or obligations, or a party other
         # than the contractor) keep their hashes.
         data = handler(self)
-        for late in ("annex_field", "obligation"):
+        for late in ("annex_field", "obligation", "supplement"):
             if not data.get(late):
                 data.pop(late, None)
         if data.get("party") == "contractor":
@@ -95,6 +96,9 @@ class FrozenQuestion(_Frozen):
             remediation=FrozenJapanese(ja=q.remediation_ja), deadline_days=q.deadline_days,
             fields=[cls.of(f) for f in q.fields], annex_field=q.annex_field, obligation=q.obligation_ja,
             party=q.party,
+            supplement=None if q.supplement is None else {
+                "required_when": list(q.supplement.required_when), "max_chars": q.supplement.max_chars,
+                "evidence": q.supplement.evidence},
         )
 
     def to_question(self) -> Question:
@@ -110,6 +114,10 @@ class FrozenQuestion(_Frozen):
             remediation_ja=self.remediation.ja, deadline_days=int(self.deadline_days),
             fields=tuple(f.to_question() for f in self.fields), annex_field=self.annex_field,
             obligation_ja=self.obligation, party=self.party,
+            supplement=None if self.supplement is None else Supplement(
+                required_when=tuple(self.supplement.get("required_when") or ()),
+                max_chars=int(self.supplement.get("max_chars") or 1000),
+                evidence=bool(self.supplement.get("evidence"))),
         )
 
 

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from ..vocabulary import PARTIES, PERSON_FIELDS
 from .answers import ANSWER_TYPES
-from .definition import Option, Question, Section
+from .definition import Option, Question, Section, Supplement
 from .guideline import CITATION_USAGE, parse_guideline
 from .terms import (
     ANNEX_ARTICLE_KEYS,
@@ -345,6 +345,18 @@ def _defaults_may_supply(schema: dict[str, Any]) -> None:
     schema["required"] = [k for k in schema.get("required", []) if k not in SectionDefaults.model_fields]
 
 
+class SupplementSpec(_Spec):
+    """補足 (free text) and evidence beside a question's answer."""
+
+    required_when: list[StrictStr] = Field(
+        default=[], description="補足が必須になる回答の値（例：[partial, no] は「一部」「いいえ」のとき）")
+    max_chars: int = Field(default=1000, ge=1, le=4000, description="補足の最大文字数（画面に表示します）")
+    evidence: StrictBool = Field(default=False, description="証跡ファイルを1つ添付できる")
+
+    def to_supplement(self) -> Supplement:
+        return Supplement(required_when=tuple(self.required_when), max_chars=self.max_chars, evidence=self.evidence)
+
+
 class QuestionSpec(_QuestionBase):
     """One question of a section."""
 
@@ -359,6 +371,7 @@ class QuestionSpec(_QuestionBase):
     party: Party = "contractor"
     annex_field: Annotated[str, Field(json_schema_extra={"enum": list(ANNEX_FIELD_KEYS)})] = ""
     fields: Annotated[list[GroupFieldSpec], Field(min_length=1)] | None = None
+    supplement: SupplementSpec | None = None
 
     @field_validator("id")
     @classmethod
@@ -390,6 +403,13 @@ class QuestionSpec(_QuestionBase):
 
     @model_validator(mode="after")
     def _rules(self) -> QuestionSpec:
+        if self.supplement is not None and self.type in ("file", "group", "person"):
+            raise rule_error("supplement", f"種別 {self.type} の設問には補足欄を付けられません")
+        if self.supplement is not None and self.supplement.required_when:
+            allowed = {"yes", "partial", "no", "na", *(o.value for o in self.options or ())}
+            unknown = [v for v in self.supplement.required_when if v not in allowed]
+            if unknown:
+                raise rule_error("supplement", f"required_when の値 '{unknown[0]}' はこの設問の回答にありません")
         self._check_options(self.type)
         self._check_fields()
         self._check_must_pass(self.type, self.weight)
@@ -437,6 +457,7 @@ class QuestionSpec(_QuestionBase):
             fields=fields,
             annex_field=self.annex_field,
             party=self.party,
+            supplement=self.supplement.to_supplement() if self.supplement is not None else None,
             **self._common(section_id),
         )
 

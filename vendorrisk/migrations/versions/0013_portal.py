@@ -2,13 +2,13 @@
 warning, and the answers carried over from the vendor's last approved assessment
 
 Revision ID: 0013_portal
-Revises: 0011_corrections
+Revises: 0012_loop
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_portal"
-down_revision = "0011_corrections"
+down_revision = "0012_loop"
 branch_labels = None
 depends_on = None
 

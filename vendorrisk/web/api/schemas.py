@@ -4,18 +4,20 @@ describe, in the OpenAPI document, what goes out (one definition for both)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from ...domain import corporate_number
-from ...domain.vocabulary import KINDS, clean_text
+from ...domain.vocabulary import ENGAGEMENT_STATES, KINDS, clean_text
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Kind = Literal["outsourcing", "cloud", "social_media"]
 assert set(KINDS) == {"outsourcing", "cloud", "social_media"}  # keep Kind in step with the vocabulary
 Segment = Literal["individual_number", "lgwan", "internet"]
-EngagementState = Literal["draft", "invited", "submitted", "approved", "rejected"]
+EngagementState = Literal["draft", "invited", "submitted", "clarification", "in_approval", "approved", "conditional",
+                          "rejected", "declined"]
+assert set(get_args(EngagementState)) == set(ENGAGEMENT_STATES)  # keep in step with the vocabulary
 
 
 class _In(BaseModel):
@@ -102,7 +104,7 @@ class AssessmentOut(BaseModel):
     score: float
     rating: Literal["pass", "conditional", "fail"]
     inherent_risk: str
-    decision: Literal["approved", "rejected"] | None
+    decision: Literal["approved", "conditional", "rejected", "declined"] | None
     decision_note: str
     decided_at: dt.datetime | None
     created_at: dt.datetime

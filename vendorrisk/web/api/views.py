@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, request
 from sqlalchemy import Select, func, or_, select
 
+from ...domain.vocabulary import ENGAGEMENT_STATES
 from ...extensions import db
 from ...models import Annex, ApiKey, Assessment, AuditEvent, Engagement, Invitation, StateError, Vendor
 from ...services import engagements, invitations, review, vendors
@@ -161,7 +162,7 @@ def get_vendor(key: ApiKey, vendor_id: int) -> dict[str, Any]:
 # --- engagements ----------------------------------------------------------------------------
 
 STATE_FILTER: dict[str, Any] = {"name": "state", "in": "query", "required": False,
-                "schema": {"type": "string", "enum": ["draft", "invited", "submitted", "approved", "rejected"]}}
+                "schema": {"type": "string", "enum": list(ENGAGEMENT_STATES)}}
 KIND_FILTER: dict[str, Any] = {"name": "kind", "in": "query", "required": False,
                "schema": {"type": "string", "enum": ["outsourcing", "cloud", "social_media"]}}
 
