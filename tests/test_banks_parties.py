@@ -164,7 +164,7 @@ def test_procurement_completes_the_checklist_on_the_engagement_page(app, client,
     client.post("/logout")
     login(seed.users["reviewer"])
     review = client.get(f"/staff/engagements/{eid}/review").get_data(as_text=True)
-    listed = review[review.index("所管課の確認項目"):review.index("<h2>判定</h2>")]
+    listed = review[review.index("所管課の確認項目"):review.index("<h2 id=\"decision\">判定</h2>")]
     assert MUNICIPAL_SNS[OFFICIAL_LIST] in listed and "はい（procurementさん" in listed
     assert "<form" not in _engagement_page(client, eid).split('id="checklist"')[1].split("<h2>")[0]
     assert client.post(url, data={name: "no"}).status_code == 403
