@@ -69,12 +69,13 @@ def test_editing_a_definition_does_not_touch_sent_invitations(backend, tmp_path,
 # were never composed changed the content (main: cloud-high dbb293ec631b…, cloud-low 32062c775fc8…,
 # outsourcing b21cd23de4ea…, social-media e5ac330c58d3…); citing the guideline chapters in the current
 # order (8.1–8.5), marking the municipality's own questions (party) and asking the cloud provider's
-# 資本関係・役員・国籍 changed them again, hence these. Change a value here only together with a change of
+# 資本関係・役員・国籍 changed them again; asking the ISMS・Pマーク・ISMAP expiry dates (for the
+# reminders) changed cloud-high and outsourcing, hence these. Change a value here only together with a change of
 # that bank's content, and say so in the commit.
 BANK_VERSIONS = {
-    "cloud-high": "cdba43c91a0916629876f6c2956b929a8037a7564f6949f2c2ff576c2dcaf3b3",
+    "cloud-high": "ee6ffb4c86aa6b87ae702d63b10261dad88e16a0b15b6a54b92b3f05657bc89e",
     "cloud-low": "c688058794524a8a1031ef6e46ddcb68fe4a6c0c690079737cb8625ba38b7723",
-    "outsourcing": "ddce4e7c7f6ea312f46a96113676c2622acf82e2f6d0283a6b66b9b9f8c0e7e3",
+    "outsourcing": "82c213d813db11ba815bdee5c8f1d31e8da4cd1e72b4f5a45d3bc698a71e0add",
     "social-media": "9eb56059271c592f4c5c3018a6398c034982dda45480121308cf8ce227bfbd38",
 }
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Assessment, Engagement, StateError, User
-from . import audit
+from ..models import Assessment, Engagement, StateError, User, utcnow
+from . import audit, engagements
 
 
 def decide(assessment: Assessment, decision: str, user: User, note: str = "") -> None:
@@ -18,6 +18,8 @@ def decide(assessment: Assessment, decision: str, user: User, note: str = "") ->
     assessment.decide(decision, user, note)
     # After 差戻し procurement may invite the contractor again; the old answers stay on record.
     engagement.move_to("approved" if decision == "approved" else "rejected")
+    if decision == "approved" and engagement.review_on is None:
+        engagement.review_on = engagements.a_year_after(assessment.decided_at or utcnow())
     audit.record(
         f"assessment.{decision}", "assessment", assessment.id, organisation_id=engagement.organisation_id,
         actor=user, data={"engagement": engagement.reference, "note": note},

@@ -432,9 +432,11 @@ def review(engagement_id: int) -> Any:
     )
 
 
-def _answer_row(questionnaire: Any, section: Any, question: Any, value: Any) -> dict[str, Any]:
+def _answer_row(questionnaire: Any, section: Any, question: Any, value: Any,
+                changes: dict[str, str] | None = None) -> dict[str, Any]:
     shown = value not in (None, "", [])
     return {
+        "change": (changes or {}).get(question.id, ""),
         "questionnaire": questionnaire.title_ja, "section": section.title_ja, "question": question,
         "display": ANSWER_TYPES[question.type].display(question, value) if shown else "未回答",
         "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
@@ -447,8 +449,9 @@ def _answer_rows(invitation: Invitation | None) -> list[dict[str, Any]]:
         return []
     given = invitation.response.answer_map()
     visible = answers.visible_ids(invitation, given)
+    changes = answers.changes_since_last(invitation)  # a re-assessment: what differs from the last approved
     return [
-        _answer_row(q, section, question, given.get(question.id))
+        _answer_row(q, section, question, given.get(question.id), changes)
         for q in definitions.invitation_questionnaires(invitation)
         for section in q.sections
         for question in section.questions
