@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
+from conftest import make_app, seed_data
 from sqlalchemy import select
 from test_corrections import _edit_data
-from test_reminders import _at, _body, _invitation_sent_on, _login, _send, _subject, mail_app  # noqa: F401
+from test_reminders import _at, _body, _invitation_sent_on, _login, _send, _subject
 
 from vendorrisk.extensions import db
 from vendorrisk.models import Engagement, User
 from vendorrisk.services.unit_of_work import unit_of_work
+
+
+@pytest.fixture
+def mail_app(backend, tmp_path, request, smtp, password_hash):
+    controller, handler = smtp
+    app = make_app(backend, tmp_path, request, MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    return app, seed_data(app, password_hash), handler
 
 
 def _submit_and_approve(app, ns, eid, when, overrides=None):
