@@ -207,3 +207,24 @@ def test_a_whole_set_of_answers_given_at_once_confirms_the_carried_ones(app, cli
         inv = db.session.get(Invitation, invitation_id)
         assert inv.state == "submitted" and inv.response.carried_over
         assert all(e["confirmed"] for e in inv.response.carried_over.values())
+
+
+def test_the_reviewer_sees_which_answers_changed_since_the_last_approved_assessment(app, client, seed, login,
+                                                                                      invite):
+    _, token = _approve_and_reassess(app, client, seed, login, invite)
+    for qid, sid, _questions in portal_sections(app, token):
+        url = f"/r/{token}/s/{qid}/{sid}"
+        data = _defaults(client.get(url).get_data(as_text=True))
+        if sid == "out.people":
+            data[field_name("out.people.work_site")] = ["熊本市中央区 新事務所"]
+        data |= {"section_done": ["yes"], "action": ["continue"]}
+        assert client.post(url, data=data).status_code == 302
+    assert client.post(f"/r/{token}/submit").status_code == 302
+    with app.app_context():
+        new_id = db.session.scalar(select(Engagement.id).filter_by(reference="OUT-1-R2"))
+    login(seed.users["reviewer"])
+    page = client.get(f"/staff/engagements/{new_id}/review").get_data(as_text=True)
+    answers = page.split("<h2>回答内容</h2>", 1)[1]
+    assert answers.count("前回から変更") == 1
+    assert '<strong class="tag-carried">前回から変更</strong> 熊本市中央区 新事務所' in answers
+    assert "前回は未回答" not in answers

@@ -260,7 +260,8 @@ def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement)
     if kind == "group":
         return _group_answer(question, engagement)
     if kind == "date":
-        return (engagement.period_end or dt.date(2027, 3, 31)).isoformat()
+        # The date questions ask when a certificate expires: a good one outlasts the contract.
+        return dt.date((engagement.period_end or dt.date(2027, 3, 31)).year + 2, 3, 31).isoformat()
     if kind == "number":
         return 99.9 if "sla" in question.id else 12
     if kind == "file":

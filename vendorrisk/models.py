@@ -238,6 +238,7 @@ class Engagement(Model):
     network_segment: Mapped[str | None] = mapped_column(String(30))
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
+    review_on: Mapped[dt.date | None] = mapped_column(Date)  # 次回の再評価日 (a year after approval if unset)
     state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

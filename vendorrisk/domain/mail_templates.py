@@ -191,6 +191,45 @@ MAIL_KINDS: dict[str, MailKind] = {
             {"engagement_url": "https://example.jp/staff/engagements/1",
              "findings": [{"question": "多要素認証を導入していますか。", "deadline": "令和8年12月15日（火）"}]},
         ),
+        MailKind(
+            "staff_review_due", "再評価の時期（職員あて）", "職員",
+            "【{{ organisation_name }}】再評価の時期です（{{ engagement_title }}）",
+            """{{ staff_name }} 様
+
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}、{{ vendor_name }}）の
+次回の再評価日（{{ review_date }}）{{ status }}。
+案件の画面の「再評価」から、次の評価を始めてください（前回の回答が入力された状態で回答依頼を送れます）。
+
+案件の画面：{{ engagement_url }}
+
+{{ signature }}
+""",
+            (*_STAFF_VARS, ("engagement_title", "案件名"), ("engagement_reference", "案件番号"),
+             ("vendor_name", "事業者名"), ("review_date", "次回の再評価日"),
+             ("status", "「が近づいています」または「を過ぎました」"), ("engagement_url", "案件の画面のアドレス")),
+            {"review_date": "令和9年12月10日（金）", "status": "が近づいています",
+             "engagement_url": "https://example.jp/staff/engagements/1"},
+        ),
+        MailKind(
+            "staff_certificate_expiry", "認証・ISMAP登録の有効期限（職員あて）", "職員",
+            "【{{ organisation_name }}】{{ certificate }}の有効期限{{ status }}（{{ engagement_title }}）",
+            """{{ staff_name }} 様
+
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}、{{ vendor_name }}）の回答にある
+{{ certificate }}の有効期限（{{ expiry_date }}）{{ status }}。
+事業者に更新の状況を確認し、更新後の登録証の写しなどを受け取ってください。
+
+案件の画面：{{ engagement_url }}
+
+{{ signature }}
+""",
+            (*_STAFF_VARS, ("engagement_title", "案件名"), ("engagement_reference", "案件番号"),
+             ("vendor_name", "事業者名"), ("certificate", "認証・登録の名前（例：ISMS認証）"),
+             ("expiry_date", "有効期限"), ("status", "「が近づいています」または「を過ぎました」"),
+             ("engagement_url", "案件の画面のアドレス")),
+            {"certificate": "ISMS認証", "expiry_date": "令和9年1月31日（日）", "status": "が近づいています",
+             "engagement_url": "https://example.jp/staff/engagements/1"},
+        ),
     )
 }
 

@@ -250,6 +250,25 @@ def carried_summary(invitation: Invitation | None) -> dict[str, Any] | None:
             "kept_ids": kept, "changed_ids": changed}
 
 
+def changes_since_last(invitation: Invitation | None) -> dict[str, str] | None:
+    """For the reviewer of a re-assessment: question id → how its answer differs from the last approved
+    assessment (「前回から変更」, or 「前回は未回答」 for an answer given now where none was carried
+    over; evidence files are attached anew each time and not marked). None if nothing was carried over."""
+    summary = carried_summary(invitation)
+    if summary is None:
+        return None
+    assert invitation is not None and invitation.response is not None
+    carried = invitation.response.carried_over or {}
+    marks = {q: "前回から変更" for q in summary["changed_ids"]}
+    given = invitation.response.answer_map()
+    for questionnaire in invitation_questionnaires(invitation):
+        for question in questionnaire.questions():
+            if (question.id not in carried and question.type != "file"
+                    and qdef.ANSWER_TYPES[question.type].is_answered(given.get(question.id))):
+                marks[question.id] = "前回は未回答"
+    return marks
+
+
 def _last_approved(engagement: Engagement, questionnaire_id: str) -> Response | None:
     """The response of the vendor's newest approved assessment that answered this questionnaire."""
     return db.session.scalars(

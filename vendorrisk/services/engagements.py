@@ -8,17 +8,19 @@ one (the old answers stay on record)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
+from ..domain.vocabulary import JST
 from ..extensions import db
 from ..models import Engagement, EngagementOfficer, Invitation, Officer, Organisation, StateError, Vendor, utcnow
 from . import audit, invitations
 
 EDITABLE = ("reference", "title", "kinds", "confidentiality", "integrity", "availability", "personal_data",
-            "my_number", "network_segment", "period_start", "period_end")
+            "my_number", "network_segment", "period_start", "period_end", "review_on")
 # The engagement profile (Engagement.profile): questionnaires are chosen and answers scored on it.
 QUESTIONNAIRE_FIELDS = frozenset(("kinds", "confidentiality", "integrity", "availability", "personal_data",
                                   "my_number", "network_segment"))
@@ -26,7 +28,7 @@ FIELD_LABELS = {
     "reference": "案件番号", "title": "件名", "kinds": "種別", "confidentiality": "機密性", "integrity": "完全性",
     "availability": "可用性", "personal_data": "個人情報の取扱い", "my_number": "マイナンバーの取扱い",
     "network_segment": "ネットワーク", "period_start": "契約期間（開始）", "period_end": "契約期間（終了）",
-    "officer_ids": "本団体の責任者", "vendor_id": "委託事業者",
+    "review_on": "次回の再評価日", "officer_ids": "本団体の責任者", "vendor_id": "委託事業者",
     "name": "事業者名", "corporate_number": "法人番号", "address": "所在地", "representative": "代表者",
     "contact_email": "連絡先メールアドレス", "archived_at": "アーカイブ日時",
 }
@@ -170,6 +172,15 @@ def reference_taken(organisation_id: int, reference: str, *, except_id: int | No
     if except_id is not None:
         statement = statement.where(Engagement.id != except_id)
     return db.session.scalar(statement.limit(1)) is not None
+
+
+def a_year_after(moment: dt.datetime) -> dt.date:
+    """The default 次回の再評価日: the same day (JST) a year later (29 February: the 28th)."""
+    day = moment.astimezone(JST).date()
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
 
 
 def reassess(engagement: Engagement, *, actor: audit.Actor = audit.SYSTEM) -> Engagement:

@@ -357,12 +357,18 @@ class InvitationHistory:
 
 
 REMINDER_ACTIONS = ("invitation.remind", "invitation.reminder")
+# Mails `vendorrisk reminders send` logged for an invitation, as the history names them.
+MAIL_LOG_LABELS = {
+    "reminder_before": "お知らせを送信（回答期限の前）",
+    "reminder_after": "お知らせを送信（回答期限の後）",
+    "staff_submitted": "提出を職員に通知",
+}
 
 
 def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
     """Every invitation of the engagement, newest first, with what happened to it: sent, opened,
     reminded, revoked, submitted (from the invitation rows and their audit events)."""
-    from ..models import AuditEvent
+    from ..models import AuditEvent, MailLog
 
     items = list(reversed(engagement.invitations))
     if not items:
@@ -375,6 +381,13 @@ def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
         ).order_by(AuditEvent.id)
     ):
         events.setdefault(event.object_id, []).append(event)
+    mails: dict[int, list[MailLog]] = {}
+    for mail in db.session.scalars(
+        select(MailLog).where(MailLog.invitation_id.in_([i.id for i in items]),
+                              MailLog.kind.in_(list(MAIL_LOG_LABELS))).order_by(MailLog.id)
+    ):
+        assert mail.invitation_id is not None
+        mails.setdefault(mail.invitation_id, []).append(mail)
     names = audit.actor_names(engagement.organisation_id)
     out = []
     for invitation in items:
@@ -387,6 +400,8 @@ def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
         if invitation.last_opened_at:
             entries.append(HistoryEntry(invitation.last_opened_at, "回答者が開いた（最後）"))
         entries += [HistoryEntry(e.at, "催促", names(e.actor)) for e in own if e.action in REMINDER_ACTIONS]
+        entries += [HistoryEntry(m.sent_at or m.created_at, MAIL_LOG_LABELS[m.kind], "自動", m.recipient)
+                    for m in mails.get(invitation.id, [])]
         if invitation.revoked_at:
             revoked = by_action.get("invitation.revoke")
             entries.append(HistoryEntry(invitation.revoked_at, "取消", names(revoked.actor) if revoked else "",

@@ -5,7 +5,11 @@ For each organisation, counted in its 開庁日 (`organisation_settings.office_c
   (N and M per organisation; 0 turns one off);
 - the procurement officer who sent the invitation, when the answers are submitted;
 - the organisation's reviewers, on each 開庁日 while submitted answers wait for their decision;
-- the procurement officer, when the 是正 deadline of a finding of an approved assessment passes.
+- the procurement officer, when the 是正 deadline of a finding of an approved assessment passes;
+- the procurement officer, when an approved engagement's 次回の再評価日 is REVIEW_NOTICE_OPEN_DAYS
+  開庁日 away, and again once it has passed;
+- the procurement officer, when a certificate or ISMAP registration given in the approved answers
+  expires within CERTIFICATE_NOTICE_DAYS, and again once it has expired.
 
 Every mail is claimed in `mail_log` under a unique dedupe key, in the same transaction that queues
 its delivery job: a second run, or two runs at once, find the key taken and send nothing again.
@@ -23,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.mail_templates import MAIL_KINDS, MailTemplateError, render
+from ..domain.questionnaire import ANSWER_TYPES, AnswerError
 from ..domain.vocabulary import JST
 from ..domain.wareki import date_time, long_date
 from ..extensions import db
@@ -32,6 +37,15 @@ from .unit_of_work import abandon, complete
 
 SUBMITTED_WITHIN = dt.timedelta(days=7)  # a submission older than this when first seen is not announced
 LATE_WITHIN = dt.timedelta(days=30)  # an after-deadline reminder or 是正 notice this late is not sent
+REVIEW_NOTICE_OPEN_DAYS = 20  # 開庁日 before the 次回の再評価日
+CERTIFICATE_NOTICE_DAYS = 60  # days before a certificate's expiry date
+# Questions of the banks whose (date) answer is when a certificate or registration expires.
+CERTIFICATE_EXPIRY_QUESTIONS = {
+    "out.select.isms_expiry": "ISMS認証",
+    "out.select.pmark_expiry": "プライバシーマーク",
+    "ch.ismap.expiry": "ISMAP登録",
+}
+SOON, PASSED = "が近づいています", "を過ぎました"
 
 
 @dataclass(frozen=True)
@@ -199,12 +213,87 @@ def _remediation_deadlines(org: Organisation, today: dt.date) -> Iterator[Planne
                         }, engagement, invitation)
 
 
+def _procurement_of(engagement: Engagement) -> list[User]:
+    invitation = engagement.invitations[-1] if engagement.invitations else None
+    return _officers_of(invitation) if invitation is not None else _staff(engagement.organisation, "procurement")
+
+
+def _approved_engagements(org: Organisation) -> list[Engagement]:
+    return list(db.session.scalars(
+        select(Engagement).where(Engagement.organisation_id == org.id, Engagement.state == "approved",
+                                 Engagement.archived_at.is_(None)).order_by(Engagement.id)
+    ))
+
+
+def _stage(due: dt.date, notice_from: dt.date, today: dt.date) -> str | None:
+    """SOON from `notice_from` to `due`, PASSED after it (for LATE_WITHIN), else None."""
+    if notice_from <= today <= due:
+        return SOON
+    if due < today <= due + LATE_WITHIN:
+        return PASSED
+    return None
+
+
+def _engagement_context(engagement: Engagement, user: User) -> dict[str, Any]:
+    return {"staff_name": user.name, "engagement_title": engagement.title,
+            "engagement_reference": engagement.reference, "vendor_name": engagement.vendor.name,
+            "engagement_url": _engagement_url(engagement)}
+
+
+def _review_dates(org: Organisation, today: dt.date) -> Iterator[PlannedMail]:
+    """Approved engagements whose 次回の再評価日 is near (in 開庁日) or has passed."""
+    calendar = organisation_settings.office_calendar(org)
+    for engagement in _approved_engagements(org):
+        due = engagement.review_on
+        if due is None:
+            continue
+        stage = _stage(due, calendar.add_open_days(due, -REVIEW_NOTICE_OPEN_DAYS), today)
+        if stage is None:
+            continue
+        step = "soon" if stage == SOON else "passed"
+        for user in _procurement_of(engagement):
+            yield _plan(org, "staff_review_due", f"staff_review_due:{engagement.id}:{due.isoformat()}:{step}:{user.id}",
+                        user.email, {**_engagement_context(engagement, user), "review_date": long_date(due),
+                                     "status": stage}, engagement)
+
+
+def _expiry_dates(answers: dict[str, Any]) -> Iterator[tuple[str, str, dt.date]]:
+    for question_id, certificate in CERTIFICATE_EXPIRY_QUESTIONS.items():
+        try:
+            day = ANSWER_TYPES["date"].normalize(answers.get(question_id))
+        except AnswerError:
+            continue  # not a date: nothing to remind of
+        if day:
+            yield question_id, certificate, dt.date.fromisoformat(day)
+
+
+def _certificate_expiries(org: Organisation, today: dt.date) -> Iterator[PlannedMail]:
+    """Certificates and ISMAP registrations, given in an approved engagement's answers, about to expire."""
+    for engagement in _approved_engagements(org):
+        assessment = db.session.scalar(
+            select(Assessment).filter_by(engagement_id=engagement.id, decision="approved")
+            .order_by(Assessment.id.desc()).limit(1))
+        if assessment is None:
+            continue
+        for question_id, certificate, expiry in _expiry_dates(assessment.response.answer_map()):
+            stage = _stage(expiry, expiry - dt.timedelta(days=CERTIFICATE_NOTICE_DAYS), today)
+            if stage is None:
+                continue
+            step = "soon" if stage == SOON else "passed"
+            for user in _procurement_of(engagement):
+                yield _plan(org, "staff_certificate_expiry",
+                            f"staff_certificate_expiry:{assessment.id}:{question_id}:{expiry.isoformat()}:{step}:"
+                            f"{user.id}", user.email,
+                            {**_engagement_context(engagement, user), "certificate": certificate,
+                             "expiry_date": long_date(expiry), "status": stage}, engagement)
+
+
 def plan(org: Organisation, now: dt.datetime | None = None) -> list[PlannedMail]:
     """Every mail due now for the organisation (claimed or not: `claim` tells)."""
     now = now or utcnow()
     today = now.astimezone(JST).date()
     return [*_contractor_reminders(org, today), *_submissions(org, now), *_awaiting_decisions(org, today),
-            *_remediation_deadlines(org, today)]
+            *_remediation_deadlines(org, today), *_review_dates(org, today), *_certificate_expiries(org, today)]
 
 
 def claim(mail: PlannedMail) -> bool:

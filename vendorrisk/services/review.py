@@ -31,8 +31,9 @@ from ..models import (
     Remediation,
     StateError,
     User,
+    utcnow,
 )
-from . import audit
+from . import audit, engagements
 
 MAX_OPEN_DAYS = 250  # about a year of 開庁日
 
@@ -92,6 +93,8 @@ def decide(assessment: Assessment, decision: str, user: User, note: str = "",
             for i, item in enumerate(remediations, start=1)
         )
     route = approval_route(engagement.organisation)
+    if decision in ("approved", "conditional") and engagement.review_on is None:
+        engagement.review_on = engagements.a_year_after(assessment.decided_at or utcnow())
     audit.record(
         f"assessment.{decision}", "assessment", assessment.id, organisation_id=engagement.organisation_id,
         actor=user, data={"engagement": engagement.reference, "note": note,

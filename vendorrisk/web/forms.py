@@ -235,6 +235,10 @@ class EngagementForm(FlaskForm):
     period_end = JapaneseDateField(
         "契約期間（終了）", description="例：2027-03-31 または 令和9年3月31日", validators=[Optional()]
     )
+    review_on = JapaneseDateField(
+        "次回の再評価日", validators=[Optional()],
+        description="例：2027-04-01 または 令和9年4月1日。空欄のときは、審査で承認した日の1年後になります。",
+    )
     officer_ids = MultiCheckboxField(
         "本団体の責任者",
         coerce=int,
@@ -281,6 +285,7 @@ class EngagementForm(FlaskForm):
             "network_segment": self.network_segment.data or None,
             "period_start": self.period_start.data,
             "period_end": self.period_end.data,
+            "review_on": self.review_on.data,
         }
 
 

@@ -62,12 +62,14 @@ def answer_rows(assessment: Assessment) -> list[dict[str, Any]]:
     given = assessment.answers if assessment.answers is not None else response.answer_map()
     overrides = {o.question_id: o for o in assessment.overrides}
     threads = clarifications.threads(response)
+    changes = answers.changes_since_last(invitation) or {}  # a re-assessment: what differs from the last approved
     rows = []
     for questionnaire, section, question in _shown_questions(invitation, given):
         value = given.get(question.id)
         shown = ANSWER_TYPES[question.type].is_answered(value)
         automatic = automatic_evaluation(question, value)
         rows.append({
+            "change": changes.get(question.id, ""),
             "questionnaire": questionnaire.title_ja, "section": section.title_ja, "question": question,
             "display": ANSWER_TYPES[question.type].display(question, value) if shown else "未回答",
             "evidence_id": value.get("evidence_id") if question.type == "file" and isinstance(value, dict) else None,
