@@ -342,3 +342,21 @@ def _section_data(app, token):
 
     questions = next(qs for _q, sid, qs in portal_sections(app, token) if sid == "out.select")
     return form_data_for(questions, {ISMS: "partial"})
+
+
+def test_every_hint_asking_for_a_note_or_attachment_has_the_field_to_take_it():
+    """A question whose text or hint asks the contractor to 補足 or 添付 declares the 補足 (with evidence
+    where a document is asked for) or is itself a file question: the form offers what the bank asks."""
+    from vendorrisk.domain.questionnaire import load_all
+    from vendorrisk.paths import QUESTIONNAIRES_DIR
+
+    unmet = []
+    for bank in load_all(QUESTIONNAIRES_DIR).values():
+        for q in bank.questions():
+            said = f"{q.text_ja} {q.help_ja or ''}"
+            attach = re.search("(?<!次の設問で)添付して", said)  # 「次の設問で添付」 points at a file question
+            if q.type == "file" or not (attach or re.search("補足(して|欄)", said)):
+                continue
+            if q.supplement is None or (attach and not q.supplement.evidence):
+                unmet.append(f"{q.id}: {said}")
+    assert not unmet, "\n".join(unmet)
