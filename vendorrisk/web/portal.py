@@ -30,7 +30,7 @@ from flask_wtf.csrf import CSRFError
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section, evidence_key, note_key
 from ..domain.vocabulary import JST, canonical_json
 from ..extensions import csrf, limiter
-from ..models import Invitation, StateError, utcnow
+from ..models import Invitation, Response, StateError, utcnow
 from ..services import answers, definitions, evidence, invitations, policy_import
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, evidence_field_name, field_name, note_field_name
@@ -171,10 +171,8 @@ class SectionPage:
 
     def answers(self, only: set[str] | None = None) -> dict[str, Any]:
         assert self.invitation.response is not None
-        qids = [q.id for q in self.questions if only is None or q.id in only]
-        extra = [key for q in self.questions if q.id in qids and q.supplement is not None
-                 for key in (note_key(q.id), evidence_key(q.id))]
-        return answers.stored_values(self.invitation.response, qids + extra)
+        return stored_answers(self.invitation.response,
+                              [q for q in self.questions if only is None or q.id in only])
 
     def form(self, extra_rows: dict[str, int] | None = None, only: set[str] | None = None) -> Any:
         """The section form, filled from the stored answers (of the `only` questions, for an autosave)."""
@@ -321,6 +319,12 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
         if only is None:  # an autosave carries the changed answers only: a 補足 is saved with the page
             values.update(supplement_values(page.invitation, question, form))
     return values
+
+
+def stored_answers(response: Response, questions: list[Question]) -> dict[str, Any]:
+    """The stored answers of these questions, with the 補足 and evidence file of those that have one."""
+    extra = [key for q in questions if q.supplement is not None for key in (note_key(q.id), evidence_key(q.id))]
+    return answers.stored_values(response, [q.id for q in questions] + extra)
 
 
 def supplement_values(inv: Invitation, question: Question, form: Any) -> dict[str, Any]:
