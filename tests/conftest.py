@@ -197,18 +197,15 @@ def new_engagement(org: Any, vendor: Any, kind: str = "outsourcing", **fields: A
 
 def submitted_invitation(engagement: Any, overrides: dict[str, Any] | None = None) -> Any:
     """Invite, store the demo's good answer to every applicable question (then `overrides`), submit."""
-    from vendorrisk.demo import demo_answer
+    from vendorrisk.demo import demo_answers
     from vendorrisk.services.answers import save_answers, submit_response
     from vendorrisk.services.definitions import invitation_questionnaires
     from vendorrisk.services.invitations import send_invitation
 
     invitation = send_invitation(engagement, recipient_email="a@example.jp").invitation
     profile = engagement.profile()
-    given = {
-        q.id: demo_answer(q, engagement.vendor, engagement)
-        for qn in invitation_questionnaires(invitation)
-        for q in qn.applicable(profile)
-    }
+    given = {k: v for qn in invitation_questionnaires(invitation)
+             for k, v in demo_answers(qn.applicable(profile), engagement.vendor, engagement).items()}
     save_answers(invitation, {**given, **(overrides or {})})
     submit_response(invitation)
     return invitation
