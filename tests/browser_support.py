@@ -105,7 +105,7 @@ class LiveServer:
 
     def answer_everything(self, link: str) -> None:
         """Store a good answer to every applicable question (as the demo does), not yet submitted."""
-        from vendorrisk.demo import demo_answer
+        from vendorrisk.demo import demo_answers
         from vendorrisk.extensions import db
         from vendorrisk.services.answers import save_answers
         from vendorrisk.services.definitions import invitation_questionnaires
@@ -115,8 +115,8 @@ class LiveServer:
             invitation = invitation_for_token(self._token(link))
             engagement = invitation.engagement
             profile = engagement.profile()
-            answers = {question.id: demo_answer(question, engagement.vendor, engagement)
-                       for q in invitation_questionnaires(invitation) for question in q.applicable(profile)}
+            answers = {k: v for q in invitation_questionnaires(invitation)
+                       for k, v in demo_answers(q.applicable(profile), engagement.vendor, engagement).items()}
             save_answers(invitation, answers)
             db.session.commit()
             db.session.remove()

@@ -38,23 +38,27 @@ def _state(app, eid) -> str:
         return db.session.get(Engagement, eid).state
 
 
+def _ask(client, eid, question_id: str, message: str) -> None:
+    """The reviewer asks about one question, with a deadline of 5 開庁日 (logged in as the reviewer)."""
+    page = client.get(f"/staff/engagements/{eid}/review").get_data(as_text=True)
+    rows = re.findall(r'name="(rows-\d+)-question_id"[^>]*value="([^"]+)"', page)
+    if not rows:  # attribute order differs
+        rows = [(m[1], m[0]) for m in re.findall(r'value="([^"]+)"[^>]*name="(rows-\d+)-question_id"', page)]
+    prefix = next(name for name, qid in rows if qid == question_id)
+    r = client.post(f"/staff/engagements/{eid}/clarify", data={
+        **{f"{name}-question_id": qid for name, qid in rows},
+        f"{prefix}-ask": "y", f"{prefix}-message": message, "open_days": "5",
+    })
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+
+
 def test_clarify_resubmit_conditional_approval_and_remediation_closed(app, client, seed, login, invite):
     eid = seed.engagements[("tamana-city", "outsourcing")]
     token = _submit(app, client, invite, {ISMS: "partial"})
 
     # The reviewer asks about one question only, with a deadline in 開庁日.
     login(seed.users["reviewer"])
-    page = client.get(f"/staff/engagements/{eid}/review").get_data(as_text=True)
-    rows = re.findall(r'name="(rows-\d+)-question_id"[^>]*value="([^"]+)"', page)
-    if not rows:  # attribute order differs
-        rows = [(m[1], m[0]) for m in re.findall(r'value="([^"]+)"[^>]*name="(rows-\d+)-question_id"', page)]
-    prefix = next(name for name, qid in rows if qid == ISMS)
-    r = client.post(f"/staff/engagements/{eid}/clarify", data={
-        **{f"{name}-question_id": qid for name, qid in rows},
-        f"{prefix}-ask": "y", f"{prefix}-message": "ISMS認証の範囲に本業務の拠点が含まれるか書いてください。",
-        "open_days": "5",
-    })
-    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    _ask(client, eid, ISMS, "ISMS認証の範囲に本業務の拠点が含まれるか書いてください。")
     assert _state(app, eid) == "clarification"
     due = OfficeCalendar().add_open_days(today_jst(), 5)
     mail = _mails(app)[-1]
@@ -68,6 +72,7 @@ def test_clarify_resubmit_conditional_approval_and_remediation_closed(app, clien
     assert start.status_code == 302 and start.headers["Location"].endswith("/clarification")
     asked = client.get(f"/r/{token}/clarification").get_data(as_text=True)
     assert "ISMS認証の範囲に本業務の拠点が含まれるか" in asked
+    assert "補足の記入例：状況を説明します。</textarea>" in asked, "the 補足 given is there to correct"
     fields = set(re.findall(r'name="(q_[^"]+)"', asked))
     assert fields == {field_name(ISMS), field_name(ISMS) + "__note"}, "only the asked question and its 補足 change"
     assert "その他の回答（提出済み・変更できません）" in asked
@@ -342,3 +347,60 @@ def _section_data(app, token):
 
     questions = next(qs for _q, sid, qs in portal_sections(app, token) if sid == "out.select")
     return form_data_for(questions, {ISMS: "partial"})
+
+
+def test_every_hint_asking_for_a_note_or_attachment_has_the_field_to_take_it():
+    """A question whose text or hint asks the contractor to 補足 or 添付 declares the 補足 (with evidence
+    where a document is asked for) or is itself a file question: the form offers what the bank asks."""
+    from vendorrisk.domain.questionnaire import load_all
+    from vendorrisk.paths import QUESTIONNAIRES_DIR
+
+    unmet = []
+    for bank in load_all(QUESTIONNAIRES_DIR).values():
+        for q in bank.questions():
+            said = f"{q.text_ja} {q.help_ja or ''}"
+            attach = re.search("(?<!次の設問で)添付して", said)  # 「次の設問で添付」 points at a file question
+            if q.type == "file" or not (attach or re.search("補足(して|欄)", said)):
+                continue
+            if q.supplement is None or (attach and not q.supplement.evidence):
+                unmet.append(f"{q.id}: {said}")
+    assert not unmet, "\n".join(unmet)
+
+
+SUBS = "out.sub.subcontractors"  # a group question: one row per 再委託先
+
+
+def test_clarification_add_row_adds_a_row_and_enter_saves(app, client, seed, login, invite):
+    """On the clarification page, 「行を追加する」 of an asked group question shows one more empty row and
+    keeps what was typed (saving nothing); Enter in a text field presses 「保存する」, never the add-row."""
+    eid = seed.engagements[("tamana-city", "outsourcing")]
+    token = _submit(app, client, invite, {"out.sub.subcontracting": "yes"})
+    login(seed.users["reviewer"])
+    _ask(client, eid, SUBS, "再委託先をすべて書いてください。")
+    client.post("/logout")
+    url = f"/r/{token}/clarification"
+    page = client.get(url).get_data(as_text=True)
+    assert "1件目" in page and "2件目" not in page
+    form = page[page.index("<form"):]
+    first_button = re.search(r'<button type="submit" name="action" value="([^"]+)"', form)
+    assert first_button and first_button.group(1) == "save", "Enter in a text field saves"
+
+    name = field_name(SUBS)
+    typed = {f"{name}-0-name": "株式会社あたらしい再委託", f"{name}-0-address": "熊本県玉名市1-1",
+             f"{name}-0-scope": "保守", f"reply_{name}": "再委託先を見直しました。"}
+    added = client.post(url, data={**typed, "action": f"add:{SUBS}"})
+    shown = added.get_data(as_text=True)
+    assert added.status_code == 200 and "2件目" in shown and "3件目" not in shown
+    assert "株式会社あたらしい再委託" in shown and "再委託先を見直しました。" in shown
+    assert f'name="{name}-1-name"' in shown
+    with app.app_context():
+        assert db.session.scalar(select(Response)).answer_map()[SUBS][0]["name"] == "株式会社したうけ", \
+            "adding a row saves nothing"
+
+    saved = client.post(url, data={**typed, f"{name}-1-name": "株式会社ふたつめ", f"{name}-1-address": "熊本市",
+                                   f"{name}-1-scope": "印刷", "action": "save"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("/clarification")
+    with app.app_context():
+        rows = db.session.scalar(select(Response)).answer_map()[SUBS]
+    assert [r["name"] for r in rows] == ["株式会社あたらしい再委託", "株式会社ふたつめ"]
+    assert _state(app, eid) == "clarification"

@@ -269,6 +269,17 @@ def demo_answer(question: qdef.Question, vendor: Vendor, engagement: Engagement)
     return _text_answer(question, vendor, engagement)
 
 
+def demo_answers(questions: list[qdef.Question], vendor: Vendor, engagement: Engagement) -> dict[str, Any]:
+    """The demo's good answer to each of these questions, with the 補足 the bank requires for it
+    (e.g. the ISMAP registration number when the service is listed)."""
+    given: dict[str, Any] = {}
+    for question in questions:
+        given[question.id] = demo_answer(question, vendor, engagement)
+        if question.note_required(given[question.id]):
+            given[qdef.note_key(question.id)] = "デモ：回答の根拠を補足します（登録番号、規約の該当条項など）。"
+    return given
+
+
 def _take_through(engagement: Engagement, reviewer: User, legal: User) -> None:
     """Invite → answer → submit → score → decide → annex, through the services (flushes only)."""
     vendor = engagement.vendor
@@ -277,8 +288,7 @@ def _take_through(engagement: Engagement, reviewer: User, legal: User) -> None:
     profile = engagement.profile()
     given: dict[str, Any] = {}
     for q in definitions.invitation_questionnaires(invitation):
-        for question in q.applicable(profile):
-            given[question.id] = demo_answer(question, vendor, engagement)
+        given.update(demo_answers(q.applicable(profile), vendor, engagement))
     # `shown_when` questions only count when shown; keep the rest (harmless, not scored).
     answers.save_answers(invitation, given)
     assessment = answers.submit_response(invitation)

@@ -35,7 +35,7 @@ from ..domain.sheet_import import SheetRefused
 from ..domain.vocabulary import JST, canonical_json
 from ..domain.wareki import date_time, format_time
 from ..extensions import csrf, limiter
-from ..models import Invitation, StateError, utcnow
+from ..models import Invitation, Response, StateError, utcnow
 from ..services import answer_sheets, answers, definitions, evidence, invitations, policy_import, receipts
 from ..services.answers import Base as AnswerBase
 from .answer_forms import build_section_form, evidence_field_name, field_name, note_field_name
@@ -197,10 +197,8 @@ class SectionPage:
 
     def answers(self, only: set[str] | None = None) -> dict[str, Any]:
         assert self.invitation.response is not None
-        qids = [q.id for q in self.questions if only is None or q.id in only]
-        extra = [key for q in self.questions if q.id in qids and q.supplement is not None
-                 for key in (note_key(q.id), evidence_key(q.id))]
-        return answers.stored_values(self.invitation.response, qids + extra)
+        return stored_answers(self.invitation.response,
+                              [q for q in self.questions if only is None or q.id in only])
 
     def form(self, extra_rows: dict[str, int] | None = None, only: set[str] | None = None) -> Any:
         """The section form, filled from the stored answers (of the `only` questions, for an autosave)."""
@@ -392,6 +390,12 @@ def _section_values(page: SectionPage, form: Any, only: set[str] | None = None) 
         if qid in same and manager.id in values and (only is None or qid in only):
             values[qid] = values[manager.id]
     return values
+
+
+def stored_answers(response: Response, questions: list[Question]) -> dict[str, Any]:
+    """The stored answers of these questions, with the 補足 and evidence file of those that have one."""
+    extra = [key for q in questions if q.supplement is not None for key in (note_key(q.id), evidence_key(q.id))]
+    return answers.stored_values(response, [q.id for q in questions] + extra)
 
 
 def supplement_values(inv: Invitation, question: Question, form: Any) -> dict[str, Any]:

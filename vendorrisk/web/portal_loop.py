@@ -13,7 +13,7 @@ from ..models import Invitation, Remediation, StateError
 from ..services import answers, clarifications, definitions, evidence
 from ..services import review as review_service
 from .answer_forms import build_section_form, field_name
-from .portal import _portal_key, _rate_limit, bp, supplement_values
+from .portal import _portal_key, _rate_limit, bp, stored_answers, supplement_values
 from .review_forms import RemediationReportForm
 from .unit_of_work import keep_changes, refusable
 
@@ -59,7 +59,7 @@ def clarification() -> Any:
     if inv.response.state != "reopened":
         return redirect(url_for("portal.start"))
     asked, others = _questions(inv)
-    stored = answers.stored_values(inv.response, [q.id for q in asked])
+    stored = stored_answers(inv.response, asked)
     form = build_section_form(asked, stored, done=False, bilingual=g.bilingual)
     if request.method == "GET":
         return _render(inv, asked, others, form, {})
@@ -67,6 +67,12 @@ def clarification() -> Any:
     if not form.validate_on_submit() and "csrf_token" in form.errors:
         expired = "画面の有効期限が切れました。入力内容はこの画面に残しています。もう一度送ってください。"
         return _render(inv, asked, others, form, replies, errors=[expired], status=400)
+    action = request.form.get("action") or "save"
+    if action.startswith("add:"):
+        # 「行を追加する」 (a group's row): the page again with one more empty row, keeping what was typed
+        # and the replies; nothing is saved. Enter in a text field presses the first button, 「保存する」.
+        more = build_section_form(asked, stored, done=False, extra_rows={action[4:]: 1}, bilingual=g.bilingual)
+        return _render(inv, asked, others, more, replies)
     values = _values(inv, asked, form)
     with refusable(StateError) as refusal:
         answers.save_answers(inv, values)
@@ -77,7 +83,7 @@ def clarification() -> Any:
     if any(f.errors for q in asked for f in form if f.name.startswith(field_name(q.id))):
         keep_changes()  # the valid answers and the replies are saved; the page shows what failed
         return _render(inv, asked, others, form, {}, status=400)
-    if request.form.get("action") != "resubmit":
+    if action != "resubmit":
         flash("保存しました。回答が終わったら「回答を再提出する」を押してください。", "success")
         return redirect(url_for("portal.clarification"))
     missing = answers.missing_required(inv)
