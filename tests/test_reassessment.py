@@ -34,7 +34,7 @@ def _submit_and_approve(app, ns, eid, when, overrides=None):
     with time_machine.travel(when, tick=False), app.app_context(), unit_of_work():
         submitted_invitation(db.session.get(Engagement, eid), overrides)
         reviewer = db.session.scalar(select(User).filter_by(email=ns.users["reviewer"]))
-        decide(latest_assessment(db.session.get(Engagement, eid)), "approved", reviewer)
+        decide(latest_assessment(db.session.get(Engagement, eid)), "approved", reviewer, "対策を確認しました。")
 
 
 def _review_on(app, eid):

@@ -365,14 +365,10 @@ MAIL_LOG_LABELS = {
 }
 
 
-def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
-    """Every invitation of the engagement, newest first, with what happened to it: sent, opened,
-    reminded, revoked, submitted (from the invitation rows and their audit events)."""
-    from ..models import AuditEvent, MailLog
+def _history_events(engagement: Engagement, items: list[Invitation]) -> dict[str, list[Any]]:
+    """The audit events of these invitations, by invitation id (as the audit log stores it)."""
+    from ..models import AuditEvent
 
-    items = list(reversed(engagement.invitations))
-    if not items:
-        return []
     events: dict[str, list[AuditEvent]] = {}
     for event in db.session.scalars(
         select(AuditEvent).where(
@@ -381,6 +377,13 @@ def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
         ).order_by(AuditEvent.id)
     ):
         events.setdefault(event.object_id, []).append(event)
+    return events
+
+
+def _history_mails(items: list[Invitation]) -> dict[int, list[Any]]:
+    """The reminders and notices logged for these invitations, by invitation id."""
+    from ..models import MailLog
+
     mails: dict[int, list[MailLog]] = {}
     for mail in db.session.scalars(
         select(MailLog).where(MailLog.invitation_id.in_([i.id for i in items]),
@@ -388,27 +391,39 @@ def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
     ):
         assert mail.invitation_id is not None
         mails.setdefault(mail.invitation_id, []).append(mail)
+    return mails
+
+
+def _history_entries(invitation: Invitation, own: list[Any], mails: list[Any],
+                     names: Any) -> list[HistoryEntry]:
+    by_action = {e.action: e for e in own}
+    sent_by = by_action.get("invitation.send")
+    entries = [HistoryEntry(invitation.created_at, "送信", names(sent_by.actor) if sent_by else "",
+                            f"{invitation.recipient_name + ' 様 ' if invitation.recipient_name else ''}"
+                            f"{invitation.recipient_email}")]
+    if invitation.last_opened_at:
+        entries.append(HistoryEntry(invitation.last_opened_at, "回答者が開いた（最後）"))
+    entries += [HistoryEntry(e.at, "催促", names(e.actor)) for e in own if e.action in REMINDER_ACTIONS]
+    entries += [HistoryEntry(m.sent_at or m.created_at, MAIL_LOG_LABELS[m.kind], "自動", m.recipient) for m in mails]
+    if invitation.revoked_at:
+        revoked = by_action.get("invitation.revoke")
+        entries.append(HistoryEntry(invitation.revoked_at, "取消", names(revoked.actor) if revoked else "",
+                                    str(revoked.data.get("reason", "")) if revoked else ""))
+    response = invitation.response
+    if response is not None and response.submitted_at:
+        entries.append(HistoryEntry(response.submitted_at, "提出", "回答者"))
+    entries.sort(key=lambda entry: entry.at)
+    return entries
+
+
+def invitation_history(engagement: Engagement) -> list[InvitationHistory]:
+    """Every invitation of the engagement, newest first, with what happened to it: sent, opened,
+    reminded, revoked, submitted (from the invitation rows, their audit events and the mail log)."""
+    items = list(reversed(engagement.invitations))
+    if not items:
+        return []
+    events, mails = _history_events(engagement, items), _history_mails(items)
     names = audit.actor_names(engagement.organisation_id)
-    out = []
-    for invitation in items:
-        own = events.get(str(invitation.id), [])
-        by_action = {e.action: e for e in own}
-        sent_by = by_action.get("invitation.send")
-        entries = [HistoryEntry(invitation.created_at, "送信", names(sent_by.actor) if sent_by else "",
-                                f"{invitation.recipient_name + ' 様 ' if invitation.recipient_name else ''}"
-                                f"{invitation.recipient_email}")]
-        if invitation.last_opened_at:
-            entries.append(HistoryEntry(invitation.last_opened_at, "回答者が開いた（最後）"))
-        entries += [HistoryEntry(e.at, "催促", names(e.actor)) for e in own if e.action in REMINDER_ACTIONS]
-        entries += [HistoryEntry(m.sent_at or m.created_at, MAIL_LOG_LABELS[m.kind], "自動", m.recipient)
-                    for m in mails.get(invitation.id, [])]
-        if invitation.revoked_at:
-            revoked = by_action.get("invitation.revoke")
-            entries.append(HistoryEntry(invitation.revoked_at, "取消", names(revoked.actor) if revoked else "",
-                                        str(revoked.data.get("reason", "")) if revoked else ""))
-        response = invitation.response
-        if response is not None and response.submitted_at:
-            entries.append(HistoryEntry(response.submitted_at, "提出", "回答者"))
-        entries.sort(key=lambda entry: entry.at)
-        out.append(InvitationHistory(invitation, entries))
-    return out
+    return [InvitationHistory(invitation, _history_entries(invitation, events.get(str(invitation.id), []),
+                                                           mails.get(invitation.id, []), names))
+            for invitation in items]
