@@ -253,7 +253,7 @@ def test_saves_racing_the_submit_are_in_the_submitted_answers_or_refused(instanc
         if r.status == 200 and not data["conflicts"]:
             assert answers[question.id] == f"競合 {question.id}", "an acknowledged autosave is in the submitted answers"
         else:
-            assert r.status == 409 and "提出済み" in data["error"], (r.status, data)
+            assert r.status == 409 and "この画面の入力は保存されていません" in data["error"], (r.status, data)
             assert answers[question.id] != f"競合 {question.id}"
     for (_section, question), r in zip(full, results[4:], strict=True):
         if "この画面の入力は保存されていません" in r.text():  # refused, and says so (the typing kept)

@@ -224,7 +224,7 @@ def test_the_reviewer_sees_which_answers_changed_since_the_last_approved_assessm
         new_id = db.session.scalar(select(Engagement.id).filter_by(reference="OUT-1-R2"))
     login(seed.users["reviewer"])
     page = client.get(f"/staff/engagements/{new_id}/review").get_data(as_text=True)
-    answers = page.split("<h2>回答内容</h2>", 1)[1]
+    answers = page.split("<h2 id=\"answers\">回答内容</h2>", 1)[1]
     assert answers.count("前回から変更") == 1
     assert '<strong class="tag-carried">前回から変更</strong> 熊本市中央区 新事務所' in answers
     assert "前回は未回答" not in answers
