@@ -249,6 +249,37 @@ def test_staff_are_told_of_submissions_waiting_decisions_and_passed_remediation(
     assert "sent: 0 mails" in _send(app, late + dt.timedelta(hours=2))
 
 
+def test_staff_are_told_when_a_conditional_approvals_remediation_is_late_until_it_is_closed(mail_app):
+    """The 是正事項 of a 条件付承認 (deadline in 開庁日): procurement hears once it is late, never once closed."""
+    from conftest import submitted_invitation
+
+    from vendorrisk.services.review import RemediationDraft, decide, latest_assessment
+
+    app, ns, handler = mail_app
+    eid = ns.engagements[("tamana-city", "outsourcing")]
+    with time_machine.travel(_at(2027, 2, 1, 10, 0), tick=False), app.app_context(), unit_of_work():
+        submitted_invitation(db.session.get(Engagement, eid), {_finding_question(app, eid): "no"})
+        reviewer = db.session.scalar(select(User).filter_by(email=ns.users["reviewer"]))
+        assessment = latest_assessment(db.session.get(Engagement, eid))
+        decide(assessment, "conditional", reviewer, "条件を付けて承認します。",
+               [RemediationDraft("多要素認証を設定し、その結果を書面で甲に報告すること。", 5)])
+        remediation = assessment.remediations[0]
+        deadline, remediation_id = remediation.deadline, remediation.id
+    _send(app, _at(2027, 2, 2, 9, 0))  # the submission and waiting-decision notices, not under test here
+    before = len(handler.messages)
+    late = dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(9), JST)
+    assert "sent: 1 mails" in _send(app, late)
+    notice = handler.messages[before]
+    assert notice["To"] == "procurement@tamana.test"
+    assert "多要素認証を設定し" in _body(notice)
+    assert "sent: 0 mails" in _send(app, late + dt.timedelta(hours=2))
+    with app.app_context(), unit_of_work():
+        from vendorrisk.models import Remediation
+
+        db.session.get(Remediation, remediation_id).state = "closed"
+    assert "sent: 0 mails" in _send(app, late + dt.timedelta(days=1))
+
+
 def test_an_edited_template_is_used_escaped_and_signed(mail_app):
     app, ns, handler = mail_app
     eid = ns.engagements[("tamana-city", "cloud")]

@@ -184,18 +184,29 @@ def _awaiting_decisions(org: Organisation, today: dt.date) -> Iterator[PlannedMa
         })
 
 
+def _passed_deadlines(assessment: Assessment, today: dt.date) -> list[tuple[dt.date, str]]:
+    """(deadline, what) of the 是正 a decision asks for whose deadline has passed (at most LATE_WITHIN ago):
+    the 是正事項 of a 条件付承認 not yet closed, or else the findings' own deadlines."""
+    if assessment.remediations:
+        return [(r.deadline, r.obligation) for r in assessment.remediations
+                if r.state != "closed" and r.deadline < today <= r.deadline + LATE_WITHIN]
+    passed = []
+    for finding in (assessment.result or {}).get("findings") or []:
+        deadline = dt.date.fromisoformat(finding["deadline"]) if finding.get("deadline") else None
+        if deadline is not None and deadline < today <= deadline + LATE_WITHIN:
+            passed.append((deadline, str(finding.get("question_text") or "")))
+    return passed
+
+
 def _remediation_deadlines(org: Organisation, today: dt.date) -> Iterator[PlannedMail]:
-    """Findings of approved assessments whose 是正 deadline has passed (at most LATE_WITHIN ago)."""
+    """Approved or conditionally approved assessments whose 是正 deadline has passed."""
     approved = db.session.scalars(
         select(Assessment).join(Engagement, Assessment.engagement_id == Engagement.id)
-        .where(Engagement.organisation_id == org.id, Assessment.decision == "approved").order_by(Assessment.id)
+        .where(Engagement.organisation_id == org.id, Assessment.decision.in_(("approved", "conditional")))
+        .order_by(Assessment.id)
     )
     for assessment in approved:
-        passed = []
-        for finding in (assessment.result or {}).get("findings") or []:
-            deadline = dt.date.fromisoformat(finding["deadline"]) if finding.get("deadline") else None
-            if deadline is not None and deadline < today <= deadline + LATE_WITHIN:
-                passed.append((deadline, str(finding.get("question_text") or "")))
+        passed = _passed_deadlines(assessment, today)
         if not passed:
             continue
         engagement = db.session.get(Engagement, assessment.engagement_id)
