@@ -40,6 +40,7 @@ from .domain.vocabulary import (
     ENGAGEMENT_STATE_LABELS,
     ENGAGEMENT_STATES,
     ENGAGEMENT_TRANSITIONS,
+    EVALUATION_LABELS,
     EVALUATIONS,
     JST,
     KIND_LABELS,
@@ -625,6 +626,10 @@ class EvaluationOverride(Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+    @property
+    def evaluation_label(self) -> str:
+        return EVALUATION_LABELS.get(self.evaluation, "")
 
 
 class ApprovalStep(Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -42,16 +43,20 @@ def edit_vendor(vendor_id: int) -> Any:
     return render_template("staff/vendor_form.html", form=form, form_has_errors=bool(form.errors), vendor=vendor)
 
 
+def _flash_outcome(action: Callable[[], object], done: str) -> None:
+    """Run an archive or restore: `done` when it went through, the refusal's message otherwise."""
+    with refusable(StateError) as refusal:
+        action()
+    flash(refusal.message if refusal else done, "error" if refusal else "success")
+
+
 @bp.route("/vendors/<int:vendor_id>/archive", methods=["POST"])
 @roles_required("procurement")
 def archive_vendor(vendor_id: int) -> Any:
     vendor = org_vendor(vendor_id)
     _posted_button()
-    with refusable(StateError) as refusal:
-        vendors.archive_vendor(vendor, actor=current_user)
-    flash(refusal.message if refusal else
-          f"事業者「{vendor.name}」をアーカイブしました。一覧の「アーカイブ」で表示し、元に戻せます。",
-          "error" if refusal else "success")
+    _flash_outcome(lambda: vendors.archive_vendor(vendor, actor=current_user),
+                   f"事業者「{vendor.name}」をアーカイブしました。一覧の「アーカイブ」で表示し、元に戻せます。")
     return redirect(url_for("staff.vendors"))
 
 
@@ -60,10 +65,8 @@ def archive_vendor(vendor_id: int) -> Any:
 def restore_vendor(vendor_id: int) -> Any:
     vendor = org_vendor(vendor_id)
     _posted_button()
-    with refusable(StateError) as refusal:
-        vendors.restore_vendor(vendor, actor=current_user)
-    flash(refusal.message if refusal else f"事業者「{vendor.name}」を元に戻しました。",
-          "error" if refusal else "success")
+    _flash_outcome(lambda: vendors.restore_vendor(vendor, actor=current_user),
+                   f"事業者「{vendor.name}」を元に戻しました。")
     return redirect(url_for("staff.vendors", q=vendor.name))
 
 
@@ -110,11 +113,8 @@ def _flash_update(result: engagements.EngagementUpdate) -> None:
 def archive_engagement(engagement_id: int) -> Any:
     eng = org_engagement(engagement_id)
     _posted_button()
-    with refusable(StateError) as refusal:
-        engagements.archive_engagement(eng, actor=current_user)
-    flash(refusal.message if refusal else
-          "案件をアーカイブしました。案件一覧には「アーカイブ」の条件で表示され、元に戻せます。",
-          "error" if refusal else "success")
+    _flash_outcome(lambda: engagements.archive_engagement(eng, actor=current_user),
+                   "案件をアーカイブしました。案件一覧には「アーカイブ」の条件で表示され、元に戻せます。")
     return redirect(url_for("staff.engagement", engagement_id=eng.id))
 
 
@@ -123,9 +123,7 @@ def archive_engagement(engagement_id: int) -> Any:
 def restore_engagement(engagement_id: int) -> Any:
     eng = org_engagement(engagement_id)
     _posted_button()
-    with refusable(StateError) as refusal:
-        engagements.restore_engagement(eng, actor=current_user)
-    flash(refusal.message if refusal else "案件を元に戻しました。", "error" if refusal else "success")
+    _flash_outcome(lambda: engagements.restore_engagement(eng, actor=current_user), "案件を元に戻しました。")
     return redirect(url_for("staff.engagement", engagement_id=eng.id))
 
 
