@@ -92,3 +92,32 @@ def test_a_stale_tab_uploading_the_same_question_keeps_the_newer_file(app, clien
         assert kept.read_bytes() == first
         assert sorted(p.name for p in Path(app.config["UPLOAD_DIR"]).iterdir()) == [rows[0].stored_name]
         db.session.remove()
+
+
+def test_a_refused_save_never_shows_the_message_meant_for_an_earlier_one(app, client, invite):
+    """「保存して次へ」 whose answer page never arrived (the connection died after the save), then the
+    same page saved again: the second upload is refused as stale, and the page says so without the
+    「回答を保存しました。」 that was waiting for the first save's page."""
+    from test_save_versions import bases_of
+
+    token = invite()
+    qid, sid, questions, fq = _file_question(app, token)
+    url = f"/r/{token}/s/{qid}/{sid}"
+    page = client.get(url).get_data(as_text=True)
+    first, second = (HTML(string=f"<p>{n}</p>").write_pdf() for n in ("一回目", "二回目"))
+
+    def upload(pdf: bytes, name: str) -> Any:
+        data = {**form_data_for(questions), **bases_of(page), field_name(fq.id): (io.BytesIO(pdf), name),
+                "action": "save"}
+        return client.post(url, data=data, content_type="multipart/form-data")
+
+    assert upload(first, "証跡1.pdf").status_code == 302  # saved; its page is never fetched
+    r = upload(second, "証跡2.pdf")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 200 and "別の画面（タブ）" in text and "証跡1.pdf" in text
+    assert "回答を保存しました。" not in text
+    with app.app_context():
+        from vendorrisk.models import Answer
+
+        assert db.session.scalar(select(Answer).filter_by(question_id=fq.id)).value["filename"] == "証跡1.pdf"
+        db.session.remove()

@@ -210,6 +210,10 @@ class SectionPage:
     def render(self, form: Any, errors: bool = False, bases: dict[str, AnswerBase] | None = None,
                notice: str | None = None) -> Any:
         bases = {**self.stored(), **(bases or {})}
+        if request.method == "POST":
+            # The page answers this save only: a message left for an earlier save's page (whose
+            # answer never arrived) would say 「保存しました」 above a save that was refused.
+            session.pop("_flashes", None)
         return render_template(
             "portal/section.html", invitation=self.invitation, engagement=self.invitation.engagement,
             questionnaire=self.questionnaire, section=self.section, questions=self.questions, form=form,
