@@ -1,7 +1,7 @@
 """What a contractor is told before and after answering: the municipal contact, the deadline in 和暦
 with its weekday, the time needed and the documents to prepare; after submitting, a reference number,
 a receipt PDF of every answer and a confirmation mail; a colleague the link is handed to; a warning
-before the link expires. Mails go through a real SMTP server on loopback."""
+on the portal before the link expires. Mails go through a real SMTP server on loopback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import datetime as dt
 import io
 from email import message_from_bytes
 from email.policy import default as default_policy
-from pathlib import Path
 
 from conftest import TEST_PASSWORD, make_app, seed_data
 from helpers import answer_all, token_from_outbox_or_page
@@ -136,37 +135,16 @@ def test_handover_to_a_colleague_is_recorded_and_mailed(backend, tmp_path, reque
     assert confirmed == {"yamasaki@example.jp", "sato@example.jp"}
 
 
-def test_contractor_is_warned_before_the_link_expires(app, client, seed, invite):
-    from vendorrisk.services.invitations import warn_expiring
-
+def test_contractor_is_warned_on_the_portal_before_the_link_expires(app, client, seed, invite):
+    """The portal says so within three days of the link's end (the mail is the reminder before the
+    deadline: test_reminders)."""
     token = invite(**CONTACT)
     assert "回答の期限が近づいています" not in client.get(f"/r/{token}/").get_data(as_text=True)
     with app.app_context():
-        assert warn_expiring() == []
         inv = db.session.scalar(select(Invitation))
         inv.expires_at = utcnow() + dt.timedelta(days=2)
         db.session.commit()
     assert "回答の期限が近づいています" in client.get(f"/r/{token}/").get_data(as_text=True)
-    with app.app_context():
-        mails = warn_expiring()
-        db.session.commit()
-        assert [m.to for m in mails] == ["a@example.jp"]
-        assert "回答の期限が近づいています" in mails[0].subject and "総務課 契約係" in mails[0].body
-        assert warn_expiring() == []  # once per invitation
-
-
-def test_the_daily_command_sends_the_expiry_warning_once(app, runner, seed, invite):
-    invite(**CONTACT)
-    with app.app_context():
-        inv = db.session.scalar(select(Invitation))
-        inv.expires_at = utcnow() + dt.timedelta(hours=30)
-        db.session.commit()
-    first = runner.invoke(args=["engagements", "warn-expiring"])
-    assert first.exit_code == 0 and "1通" in first.output
-    assert "0通" in runner.invoke(args=["engagements", "warn-expiring"]).output
-    subjects = [str(message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"])
-                for p in Path(app.config["OUTBOX_DIR"]).glob("*.eml")]
-    assert sum("回答の期限が近づいています" in s for s in subjects) == 1
 
 
 def test_change_from_the_check_page_returns_to_it(app, client, seed, invite):

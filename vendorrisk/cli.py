@@ -34,20 +34,6 @@ users_cli = AppGroup("users", help="職員の利用者")
 evidence_cli = AppGroup("evidence", help="証跡ファイル")
 
 
-@engagements_cli.command("warn-expiring")
-def engagements_warn_expiring() -> None:
-    """回答期限（リンクの有効期限）が3日以内で未送信の回答依頼に、期限が近いことをメールで知らせる（1回だけ）。
-    cron などで毎日実行してください。"""
-    from .services.invitations import send_after_commit, warn_expiring
-    from .services.unit_of_work import unit_of_work
-
-    with unit_of_work():
-        mails = warn_expiring()
-        for n, mail in enumerate(mails):
-            send_after_commit(mail, key=f"mail:expiring:{mail.to}:{n}:{mail.subject}"[:200], organisation_id=None)
-    click.echo(f"期限が近いことを{len(mails)}通のメールで知らせました。")
-
-
 @policy_cli.command("parse", with_appcontext=False)
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="JSONで出力する")

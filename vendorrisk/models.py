@@ -362,7 +362,6 @@ class Invitation(Model):
     delegate_name: Mapped[str | None] = mapped_column(String(100))
     delegate_email: Mapped[str | None] = mapped_column(String(254))
     # When the "link expires soon" mail went out (once per invitation).
-    expiry_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     engagement: Mapped[Engagement] = relationship(back_populates="invitations")
     questionnaire_links: Mapped[list[InvitationQuestionnaire]] = relationship(

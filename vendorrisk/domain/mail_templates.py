@@ -44,6 +44,7 @@ _CONTRACTOR_VARS = (
     ("engagement_title", "案件名"),
     ("engagement_reference", "案件番号"),
     ("due_date", "回答期限（例：令和8年12月15日（火））"),
+    ("contact", "問い合わせ先（担当課・担当者・電話番号・メールアドレス）"),
     ("signature", "署名（団体設定の担当部署・電話・住所）"),
 )
 _STAFF_VARS = (
@@ -55,6 +56,7 @@ _SAMPLE_COMMON: dict[str, Any] = {
     "organisation_name": "玉名市", "recipient_name": "山崎 一郎", "vendor_name": "株式会社テストシステム",
     "engagement_title": "住民情報システム運用保守業務", "engagement_reference": "R8-001",
     "due_date": "令和8年12月15日（火）", "staff_name": "契約 太郎",
+    "contact": "担当課：総務部 情報政策課、担当者：契約 太郎、電話番号：0968-75-1111",
     "signature": "玉名市 総務部 情報政策課\n〒865-8501 熊本県玉名市岩崎163\n電話 0968-75-1111",
 }
 
@@ -90,13 +92,11 @@ MAIL_KINDS: dict[str, MailKind] = {
             (*_CONTRACTOR_VARS, ("link", "回答用のリンク"), ("questionnaires", "質問票の名前"),
              ("policy_title", "基本方針の名称"), ("clause_number", "条項の番号"), ("clause_title", "条項の見出し"),
              ("self_reference", "団体の呼び方（本市・本町・本組合）"), ("minutes", "所要時間の目安（分）"),
-             ("question_count", "設問の数"), ("documents", "あらかじめ用意する資料"),
-             ("contact", "問い合わせ先（担当課・担当者・電話番号・メールアドレス）")),
+             ("question_count", "設問の数"), ("documents", "あらかじめ用意する資料")),
             {"link": "https://example.jp/r/（回答用のリンク）", "questionnaires": "業務委託に関する確認",
              "policy_title": "玉名市情報セキュリティ基本方針", "clause_number": "6(8)",
              "clause_title": "業務委託と外部サービス（クラウドサービス）の利用", "self_reference": "本市",
-             "minutes": 60, "question_count": 38, "documents": "ISMS認証の登録証の写し",
-             "contact": "担当課：総務部 情報政策課、担当者：契約 太郎、電話番号：0968-75-1111"},
+             "minutes": 60, "question_count": 38, "documents": "ISMS認証の登録証の写し"},
         ),
         MailKind(
             "reminder_before", "回答期限の前のお知らせ", "事業者",
@@ -132,6 +132,112 @@ MAIL_KINDS: dict[str, MailKind] = {
 {{ signature }}
 """,
             _CONTRACTOR_VARS, {},
+        ),
+        MailKind(
+            "handover", "回答の引継ぎ（引き継いだ方あて）", "事業者",
+            "【{{ organisation_name }}】情報セキュリティに関する確認の引継ぎ（{{ engagement_title }}）",
+            """{{ delegate_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）の情報セキュリティに関する確認について、
+{{ recipient_name }} 様から、回答を{{ delegate_name }} 様に引き継ぐとの連絡がありました。
+（この引継ぎは{{ self_reference }}の記録に残しています。）
+
+次のリンクから、アカウント登録なしで回答できます。これまでに保存された回答は、そのまま残っています。
+{{ link }}
+
+回答期限：{{ due_date }}（この日の終わりまでリンクが使えます）
+お問い合わせ先：{{ contact }}
+
+お心当たりのない場合は、このメールを破棄し、お問い合わせ先にご連絡ください。
+
+{{ signature }}
+""",
+            (*_CONTRACTOR_VARS, ("delegate_name", "引き継いだ方の氏名"), ("link", "回答用のリンク"),
+             ("self_reference", "団体の呼び方（本市・本町・本組合）")),
+            {"delegate_name": "佐藤 花子", "link": "https://example.jp/r/（回答用のリンク）", "self_reference": "本市"},
+        ),
+        MailKind(
+            "submitted", "回答の受付（事業者あて）", "事業者",
+            "【{{ organisation_name }}】回答を受け付けました（受付番号 {{ receipt_number }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）の情報セキュリティに関する確認について、
+回答を受け付けました。
+
+受付番号：{{ receipt_number }}
+受付日時：{{ submitted_at }}
+
+回答内容の受付票（PDF）は、回答に使ったリンクから{{ due_date }}の終わりまでダウンロードできます。
+内容について確認が必要な場合は、担当者からご連絡します。
+
+お問い合わせ先：{{ contact }}
+
+""" + SIGNATURE_NOTE + """
+
+{{ signature }}
+""",
+            (*_CONTRACTOR_VARS, ("receipt_number", "受付番号"), ("submitted_at", "受付日時")),
+            {"receipt_number": "R8-001-0001", "submitted_at": "令和8年12月10日（木）14時05分"},
+        ),
+        MailKind(
+            "clarification", "回答内容の確認のお願い（事業者あて）", "事業者",
+            "【{{ organisation_name }}】回答内容の確認のお願い（{{ engagement_title }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）についてご提出いただいた回答のうち、
+次の設問について確認させてください。その他の回答は、提出いただいたまま変わりません。
+{% for item in asked %}
+■ {{ item.question }}
+  確認したいこと：{{ item.request }}
+{% endfor %}
+回答期限：{{ due_date }}
+
+{% if link %}以前のリンクは有効期限が切れたため、新しいリンクをお送りします。次のリンクから回答してください。
+{{ link }}
+{% else %}最初にお送りしたメールのリンクから開くと、確認したい設問の一覧が表示されます
+（リンクは{{ link_until }}まで使えます）。
+{% endif %}
+リンクが見つからない場合は、お問い合わせ先にご連絡ください。
+お問い合わせ先：{{ contact }}
+
+{{ signature }}
+""",
+            (*_CONTRACTOR_VARS, ("asked", "確認したい設問の一覧（question, request）"),
+             ("link", "新しいリンク（以前のリンクが切れたときだけ。ほかは空）"),
+             ("link_until", "リンクが使える最後の日")),
+            {"asked": [{"question": "多要素認証を導入していますか。",
+                        "request": "対象となる利用者の範囲を教えてください。"}],
+             "link": "", "link_until": "令和8年12月22日（火）"},
+        ),
+        MailKind(
+            "remediation", "是正事項のお知らせ（事業者あて）", "事業者",
+            "【{{ organisation_name }}】是正事項のお知らせ（{{ engagement_title }}）",
+            """{{ recipient_name }} 様
+
+{{ organisation_name }}です。
+「{{ engagement_title }}」（案件番号 {{ engagement_reference }}）は、次の是正事項を条件として承認しました。
+それぞれの期限までに対応し、その結果を是正報告としてお知らせください。
+{% for item in remediations %}
+{{ loop.index }}. {{ item.obligation }}
+   期限：{{ item.deadline }}
+{% endfor %}
+{% if link %}是正報告は、次のリンクから送れます。
+{{ link }}
+{% else %}是正報告は、最初にお送りしたメールのリンクから送れます（リンクは{{ link_until }}まで使えます）。
+{% endif %}
+お問い合わせ先：{{ contact }}
+
+{{ signature }}
+""",
+            (*_CONTRACTOR_VARS, ("remediations", "是正事項の一覧（obligation, deadline）"),
+             ("link", "新しいリンク（以前のリンクが切れたときだけ。ほかは空）"),
+             ("link_until", "リンクが使える最後の日")),
+            {"remediations": [{"obligation": "従事者への情報セキュリティ研修を実施し、その記録を提出すること。",
+                               "deadline": "令和9年1月29日（金）"}],
+             "link": "", "link_until": "令和9年2月5日（金）"},
         ),
         MailKind(
             "staff_submitted", "回答の提出（職員あて）", "職員",

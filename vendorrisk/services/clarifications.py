@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import render_template
 from sqlalchemy import select
 
-from ..adapters.mail import OutgoingMail
 from ..domain import questionnaire as qdef
+from ..domain.wareki import long_date
 from ..extensions import db
 from ..models import (
     Assessment,
@@ -28,6 +27,7 @@ from ..models import (
 )
 from . import audit
 from .invitations import renew_link, send_after_commit
+from .mails import contractor_mails
 from .review import office_calendar, today_jst
 
 MAX_MESSAGE = 2000
@@ -77,14 +77,15 @@ def request_clarification(assessment: Assessment, questions: dict[str, str], ope
     db.session.flush()
     audit.record("clarification.request", "response", response.id, organisation_id=engagement.organisation_id,
                  actor=user, data={"questions": sorted(questions), "due_on": due.isoformat(), "new_link": bool(link)})
-    mail = OutgoingMail(
-        to=invitation.recipient_email,
-        subject=f"【{engagement.organisation.name}】回答内容の確認のお願い（{engagement.title}）",
-        body=render_template("emails/clarification.txt", engagement=engagement, invitation=invitation,
-                             asked=[(known[t.question_id], t.messages[-1].body) for t in asked], due=due, link=link),
-    )
-    send_after_commit(mail, key=f"mail:clarification:{response.id}:{assessment.id}",
-               organisation_id=engagement.organisation_id)
+    org = engagement.organisation
+    mails = contractor_mails(invitation, "clarification", {
+        "asked": [{"question": org.localize(known[t.question_id].text_ja), "request": t.messages[-1].body}
+                  for t in asked],
+        "due_date": long_date(due), "link": link or "", "link_until": long_date(invitation.usable_until),
+    })
+    for n, mail in enumerate(mails):
+        send_after_commit(mail, key=f"mail:clarification:{response.id}:{assessment.id}" + (f":{n}" if n else ""),
+                          organisation_id=engagement.organisation_id)
     return asked, link
 
 

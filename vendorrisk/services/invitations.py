@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select
 
 from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
@@ -109,7 +109,7 @@ def preparation_for(engagement: Engagement, definitions: list[qdef.Questionnaire
 
 def _invitation_mail(engagement: Engagement, invitation: Invitation, link: str,
                      definitions: list[qdef.Questionnaire]) -> OutgoingMail:
-    from .reminders import compose, sender_of
+    from .mails import compose, contact_line, sender_of
 
     org = engagement.organisation
     preparation = preparation_for(engagement, definitions)
@@ -121,7 +121,7 @@ def _invitation_mail(engagement: Engagement, invitation: Invitation, link: str,
         "clause_number": org.clause_number, "clause_title": org.clause_title,
         "self_reference": org.self_reference, "minutes": preparation.minutes, "question_count": preparation.questions,
         "documents": "、".join(preparation.documents) or "なし",
-        "contact": "、".join(f"{label}：{value}" for label, value in contact_of(invitation).rows()),
+        "contact": contact_line(invitation),
     })
     return OutgoingMail(to=invitation.recipient_email, subject=subject, body=body, sender=sender_of(org))
 
@@ -296,41 +296,13 @@ def hand_over(invitation: Invitation, *, name: str, email: str, link: str) -> Ou
         actor=f"contractor:invitation:{invitation.id}",
         data={"from": invitation.recipient_email, "to": email, "to_name": name, "replaces": previous},
     )
-    return OutgoingMail(
-        to=email,
-        subject=f"【{engagement.organisation.name}】情報セキュリティに関する確認の引継ぎ（{engagement.title}）",
-        body=render_template("emails/handover.txt", engagement=engagement, invitation=invitation, link=link,
-                             contact=contact_of(invitation)),
-    )
+    from .mails import contractor_mails
 
-
-EXPIRY_NOTICE_DAYS = 3
-
-
-def warn_expiring(now: dt.datetime | None = None) -> list[OutgoingMail]:
-    """For each open invitation whose link expires within three days and was not warned yet: the
-    mail saying so (to the recipient and the colleague it was handed to), and the warning recorded.
-    The link itself is not in the mail (only its hash is stored): the earlier mail holds it."""
-    now = now or utcnow()
-    due = db.session.scalars(
-        select(Invitation).where(
-            Invitation.state == "open", Invitation.expiry_warned_at.is_(None), Invitation.expires_at > now,
-            Invitation.expires_at <= now + dt.timedelta(days=EXPIRY_NOTICE_DAYS),
-        ).order_by(Invitation.id)
-    ).all()
-    mails = []
-    for invitation in due:
-        engagement = invitation.engagement
-        invitation.expiry_warned_at = now
-        body = render_template("emails/expiring.txt", engagement=engagement, invitation=invitation,
-                               contact=contact_of(invitation))
-        subject = f"【{engagement.organisation.name}】回答の期限が近づいています（{engagement.title}）"
-        for to in dict.fromkeys(x for x in (invitation.recipient_email, invitation.delegate_email) if x):
-            mails.append(OutgoingMail(to=to, subject=subject, body=body))
-        audit.record("invitation.expiry_warning", "invitation", invitation.id,
-                     organisation_id=engagement.organisation_id, actor=audit.SYSTEM,
-                     data={"expires_at": invitation.expires_at.isoformat()})
-    return mails
+    (mail,) = contractor_mails(invitation, "handover", {
+        "delegate_name": name, "link": link, "self_reference": engagement.organisation.self_reference,
+        "recipient_name": invitation.recipient_name or invitation.recipient_email,  # who handed it over
+    }, to=[email])
+    return mail
 
 
 def revoke_invitation(invitation: Invitation, *, actor: audit.Actor = audit.SYSTEM, reason: str = "") -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template
-
-from ..adapters.mail import DeliveryResult, OutgoingMail
+from ..adapters.mail import DeliveryResult
 from ..domain import questionnaire as qdef
 from ..domain.wareki import date_time
 from ..models import Invitation, Response
 from .answers import value_digest, visible_ids
 from .definitions import invitation_questionnaires
 from .invitations import contact_of, send_after_commit
+from .mails import contractor_mails
 from .unit_of_work import Pending
 
 
@@ -82,13 +81,9 @@ def confirmation_mail_after_commit(invitation: Invitation) -> list[Pending[Deliv
     """The 「回答を受け付けました」 mail to the recipient (and the colleague it was handed to)."""
     response = invitation.response
     assert response is not None
-    engagement = invitation.engagement
-    body = render_template("emails/submitted.txt", invitation=invitation, engagement=engagement,
-                           response=response, number=receipt_number(response), contact=contact_of(invitation))
-    subject = f"【{engagement.organisation.name}】回答を受け付けました（受付番号 {receipt_number(response)}）"
-    recipients = [invitation.recipient_email]
-    if invitation.delegate_email and invitation.delegate_email not in recipients:
-        recipients.append(invitation.delegate_email)
-    return [send_after_commit(OutgoingMail(to=to, subject=subject, body=body),
-                              key=f"mail:submitted:{response.id}:{n}", organisation_id=engagement.organisation_id)
-            for n, to in enumerate(recipients)]
+    mails = contractor_mails(invitation, "submitted", {
+        "receipt_number": receipt_number(response), "submitted_at": date_time(response.submitted_at),
+    })
+    return [send_after_commit(mail, key=f"mail:submitted:{response.id}:{n}",
+                              organisation_id=invitation.engagement.organisation_id)
+            for n, mail in enumerate(mails)]

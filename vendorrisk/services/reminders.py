@@ -1,8 +1,8 @@
 """Reminders and staff notices: what `vendorrisk reminders send` mails, once each.
 
 For each organisation, counted in its 開庁日 (`organisation_settings.office_calendar`):
-- the contractor, N 開庁日 before the deadline of an open invitation and M 開庁日 after it
-  (N and M per organisation; 0 turns one off);
+- the contractor (and the colleague the answering was handed to), N 開庁日 before the deadline of
+  an open invitation and M 開庁日 after it (N and M per organisation; 0 turns one off);
 - the procurement officer who sent the invitation, when the answers are submitted;
 - the organisation's reviewers, on each 開庁日 while submitted answers wait for their decision;
 - the procurement officer, when the 是正 deadline of a finding of an approved assessment passes;
@@ -22,17 +22,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain.mail_templates import MAIL_KINDS, MailTemplateError, render
 from ..domain.questionnaire import ANSWER_TYPES, AnswerError
 from ..domain.vocabulary import JST
 from ..domain.wareki import date_time, long_date
 from ..extensions import db
 from ..models import Assessment, Engagement, Invitation, MailLog, Organisation, Response, User, utcnow
 from . import jobs, organisation_settings
+from .mails import compose, contractor_addressees, contractor_context, sender_of
 from .unit_of_work import abandon, complete
 
 SUBMITTED_WITHIN = dt.timedelta(days=7)  # a submission older than this when first seen is not announced
@@ -61,25 +60,6 @@ class PlannedMail:
     invitation_id: int | None = None
 
 
-def compose(org: Organisation, kind: str, context: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) from the organisation's template for `kind` (its default if the edit fails)."""
-    subject, body, edited = organisation_settings.mail_template(org, kind)
-    values = {"organisation_name": org.name, **context}
-    signature = organisation_settings.signature(org)
-    try:
-        return render(subject, body, values, signature=signature)
-    except MailTemplateError:
-        if not edited:
-            raise
-        current_app.logger.warning("mail template %s of %s does not render: the default is used", kind, org.slug)
-        default = MAIL_KINDS[kind]
-        return render(default.subject, default.body, values, signature=signature)
-
-
-def sender_of(org: Organisation) -> str:
-    return organisation_settings.contact(org).sender or str(current_app.config["MAIL_SENDER"])
-
-
 def _base_url() -> str:
     from ..serving import public_base_url
 
@@ -93,14 +73,6 @@ def _plan(org: Organisation, kind: str, key: str, recipient: str, context: dict[
                        engagement.id if engagement else None, invitation.id if invitation else None)
 
 
-def _contractor_context(engagement: Engagement, invitation: Invitation) -> dict[str, Any]:
-    return {
-        "recipient_name": invitation.recipient_name or engagement.vendor.name,
-        "vendor_name": engagement.vendor.name, "engagement_title": engagement.title,
-        "engagement_reference": engagement.reference, "due_date": long_date(invitation.due_date),
-    }
-
-
 def _contractor_reminders(org: Organisation, today: dt.date) -> Iterator[PlannedMail]:
     settings = organisation_settings.deadline_settings(org)
     calendar = organisation_settings.office_calendar(org)
@@ -109,20 +81,24 @@ def _contractor_reminders(org: Organisation, today: dt.date) -> Iterator[Planned
         .order_by(Invitation.id)
     )
     for invitation in open_invitations:
-        engagement, due = invitation.engagement, invitation.due_date
+        due = invitation.due_date
         sent_on = invitation.created_at.astimezone(JST).date()
         if settings.remind_before:
             target = calendar.add_open_days(due, -settings.remind_before)
             if sent_on < target <= today <= due:
-                yield _plan(org, "reminder_before", f"reminder_before:{invitation.id}:{due.isoformat()}",
-                            invitation.recipient_email, _contractor_context(engagement, invitation),
-                            engagement, invitation)
+                yield from _to_contractor(org, "reminder_before", invitation)
         if settings.remind_after:
             target = calendar.add_open_days(due, settings.remind_after)
             if target <= today <= target + LATE_WITHIN:
-                yield _plan(org, "reminder_after", f"reminder_after:{invitation.id}:{due.isoformat()}",
-                            invitation.recipient_email, _contractor_context(engagement, invitation),
-                            engagement, invitation)
+                yield from _to_contractor(org, "reminder_after", invitation)
+
+
+def _to_contractor(org: Organisation, kind: str, invitation: Invitation) -> Iterator[PlannedMail]:
+    """The reminder to the recipient and to the colleague the answering was handed to (its own key)."""
+    key = f"{kind}:{invitation.id}:{invitation.due_date.isoformat()}"
+    for n, (address, name) in enumerate(contractor_addressees(invitation)):
+        yield _plan(org, kind, key if n == 0 else f"{key}:{address}", address,
+                    contractor_context(invitation, name), invitation.engagement, invitation)
 
 
 def _staff(org: Organisation, role: str) -> list[User]:

@@ -12,14 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template
 from sqlalchemy import func, select
 
-from ..adapters.mail import OutgoingMail
 from ..domain import questionnaire as qdef
 from ..domain.business_days import OfficeCalendar
 from ..domain.scoring import evaluation as automatic_evaluation
 from ..domain.vocabulary import APPROVAL_STAGE_LABELS, APPROVAL_STAGES, EVALUATIONS, JST, ROLE_LABELS, ROLES
+from ..domain.wareki import long_date
 from ..extensions import db
 from ..models import (
     ApprovalStep,
@@ -34,6 +33,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, engagements
+from .mails import contractor_mails
 
 MAX_OPEN_DAYS = 250  # about a year of 開庁日
 
@@ -132,13 +132,14 @@ def _notify_remediations(engagement: Engagement, assessment: Assessment) -> None
         return
     last = max(item.deadline for item in assessment.remediations)
     link = renew_link(invitation, last)
-    mail = OutgoingMail(
-        to=invitation.recipient_email,
-        subject=f"【{engagement.organisation.name}】是正事項のお知らせ（{engagement.title}）",
-        body=render_template("emails/remediation.txt", engagement=engagement, invitation=invitation,
-                             assessment=assessment, link=link),
-    )
-    send_after_commit(mail, key=f"mail:remediation:{assessment.id}", organisation_id=engagement.organisation_id)
+    mails = contractor_mails(invitation, "remediation", {
+        "remediations": [{"obligation": item.obligation, "deadline": long_date(item.deadline)}
+                         for item in assessment.remediations],
+        "link": link or "", "link_until": long_date(invitation.usable_until),
+    })
+    for n, mail in enumerate(mails):
+        send_after_commit(mail, key=f"mail:remediation:{assessment.id}" + (f":{n}" if n else ""),
+                          organisation_id=engagement.organisation_id)
 
 
 # --- 決裁 -------------------------------------------------------------------------------------
