@@ -239,6 +239,8 @@ def test_invitation_links_use_the_port_served_on_when_base_url_is_unset(server):
     assert link_prefix in body
     link = re.search(r"http://127\.0\.0\.1:\d+/r/[A-Za-z0-9_\-]+", body).group(0)  # type: ignore[union-attr]
     assert _get(link + "/").status == 200  # the mailed link opens the contractor's page on this server
+    # The worker's writers took turns through the write gate (vendorrisk/sqlite_writes.py).
+    assert (server.instance / "vendorrisk.db.write-lock").exists()
 
 
 def test_behind_a_proxy_https_gives_secure_cookie_and_hsts(proxied):

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as config_module
+from . import sqlite_writes
 from .domain.vocabulary import JST
 from .extensions import csrf, db, limiter, login_manager
 from .paths import STATIC_DIR, TEMPLATES_DIR, default_instance_dir
@@ -52,11 +53,17 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
 
     instance_dir.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.sqlalchemy_url(app.config, instance_dir)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A server can drop a pooled connection (a restart, an idle timeout): ping it before use. An
+    # SQLite file cannot, and the ping was a statement on every request.
+    sqlite = str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {} if sqlite else {"pool_pre_ping": True})
     app.config["OUTBOX_DIR"] = str(instance_dir / "outbox")
     app.config["UPLOAD_DIR"] = str(instance_dir / "uploads")
 
     db.init_app(app)
+    if app.config.get("SQLITE_WRITE_GATE"):  # set for gunicorn's workers (vendorrisk/gunicorn_conf.py)
+        with app.app_context():
+            sqlite_writes.install(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -49,6 +49,10 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw.isdigit() else default
 
 
+# Writers to an SQLite file take turns through a gate that wakes the next at once, instead of
+# sleeping in SQLite's busy handler (vendorrisk/sqlite_writes.py). Inherited by the workers.
+os.environ.setdefault("VENDORRISK_SQLITE_WRITE_GATE", "true")
+
 wsgi_app = "vendorrisk:create_app()"
 bind = ["127.0.0.1:5000"]
 worker_class = os.environ.get("VENDORRISK_WORKER_CLASS", "gthread")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import questionnaire as qdef
 from ..domain import scoring
-from ..domain.vocabulary import canonical_sha256
+from ..domain.vocabulary import canonical_json, canonical_sha256
 from ..extensions import db
 from ..models import (
     Answer,
@@ -34,6 +35,12 @@ def _response_of(invitation: Invitation) -> Response:
     return response
 
 
+RESPONSES = cast(Table, Response.__table__)
+ANSWERS = cast(Table, Answer.__table__)
+RESPONSE_COLUMNS = Response.__mapper__.column_attrs
+RESPONSE_RELATIONSHIPS = [r.key for r in Response.__mapper__.relationships]
+
+
 class Busy(RuntimeError):
     """The database could not give the write lock in time (SQLite under overload): nothing was saved."""
 
@@ -49,21 +56,27 @@ def lock_draft(response: Response) -> None:
     SELECT … FOR UPDATE, and a waiting UPDATE re-reads the state once the other commits); on SQLite
     it opens the write transaction. Saves and the submit of one response therefore run one after
     the other: a save racing the submit is either in the submitted answers or refused."""
+    table = RESPONSES
     try:
-        locked = db.session.execute(
-            update(Response)
-            .where(Response.id == response.id, Response.state.in_(("draft", "reopened")))
-            .values(updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        # RETURNING refreshes the response in the same statement: what is read from here on
+        # (sections done, carried-over answers, reopened questions) is read inside the lock.
+        # Core, not an ORM bulk UPDATE: this runs on every save.
+        locked = db.session.connection().execute(
+            update(table).where(table.c.id == response.id, table.c.state.in_(("draft", "reopened")))
+            .values(updated_at=utcnow()).returning(*table.c)
+        ).first()
     except OperationalError as exc:
         if "locked" not in str(exc).lower():
             raise
         db.session.rollback()
         raise Busy(BUSY_MESSAGE) from exc
-    db.session.expire(response)  # what is read from here on is read inside the lock
-    if not getattr(locked, "rowcount", 0):
+    if locked is None:
+        db.session.expire(response)  # submitted meanwhile: read again, as the other saw it
         raise StateError("この回答は提出済みのため変更できません。")
+    for attribute in RESPONSE_COLUMNS:
+        set_committed_value(response, attribute.key, locked._mapping[attribute.columns[0]])
+    # Collections read before the lock (the answers) are read again, inside it, when next used.
+    db.session.expire(response, RESPONSE_RELATIONSHIPS)
 
 
 def value_digest(value: Any) -> str:
@@ -139,9 +152,15 @@ def stored_bases(response: Response, qids: list[str]) -> dict[str, Base]:
             else Base(0, value_digest(None)) for qid in qids}
 
 
-def _apply(response: Response, values: dict[str, Any], base: dict[str, Base], result: SaveResult) -> list[Answer]:
-    """Write each changed answer whose page was not stale; the new (first) answers are returned unflushed."""
-    existing = _stored(response, list(values))
+def _apply(response: Response, values: dict[str, Any], base: dict[str, Base], result: SaveResult,
+           existing: dict[str, Answer] | None = None) -> list[Answer]:
+    """Write each changed answer whose page was not stale; the new (first) answers are returned unflushed.
+
+    `existing` may have been read before the response lock was taken (so that the lock is held for
+    the writes only): each update is then a compare-and-swap on the version read, and an answer
+    written meanwhile is read again, inside the lock, and decided again."""
+    if existing is None:
+        existing = _stored(response, list(values))
     new = []
     for qid, value in values.items():
         row = existing.get(qid)
@@ -159,11 +178,34 @@ def _apply(response: Response, values: dict[str, Any], base: dict[str, Base], re
             continue
         if row is None:
             new.append(Answer(response_id=response.id, question_id=qid, value=value, version=1))
-        else:
-            row.value, row.version = value, current + 1
+        elif not _swap(row, value):  # written since it was read: decide again on what is stored now
+            new += _apply(response, {qid: value}, base, result, {qid: _reread(row)})
+            continue
         result.written.add(qid)
         result.versions[qid] = Base(current + 1, value_digest(value))
     return new
+
+
+def _swap(row: Answer, value: Any) -> bool:
+    """Write the answer if its version is still the one read (the session's copy follows)."""
+    now = utcnow()
+    table = ANSWERS
+    swapped = db.session.connection().execute(
+        update(table).where(table.c.id == row.id, table.c.version == row.version)
+        .values(value=value, version=row.version + 1, updated_at=now)
+    )
+    if swapped.rowcount != 1:
+        return False
+    for key, new_value in (("value", value), ("version", row.version + 1), ("updated_at", now)):
+        set_committed_value(row, key, new_value)
+    return True
+
+
+def _reread(row: Answer) -> Answer:
+    fresh = db.session.scalars(
+        select(Answer).where(Answer.id == row.id).execution_options(populate_existing=True)
+    ).one()
+    return fresh
 
 
 def _insert(response: Response, new: list[Answer], values: dict[str, Any], base: dict[str, Base],
@@ -195,15 +237,18 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     Saving is also when the contractor's visit is recorded (`last_opened_at`): opening a page
     writes nothing."""
     response = _response_of(invitation)
+    values = with_shared_copies(invitation, values)
+    # Read before the lock (compare-and-swap in _apply): the lock is held for the writes only. On
+    # SQLite the lock is the one writer's, and a peak of saves queues on it.
+    read = _stored(response, list(values))
     lock_draft(response)
     reopened = {key for qid in response.reopened_questions or [] for key in (qid, qdef.note_key(qid),
                                                                              qdef.evidence_key(qid))}
     if response.state == "reopened" and set(values) - reopened:
         raise StateError("確認を求められた設問の回答だけ変更できます。その他の回答は提出したときのままです。")
     base = base or {}
-    values = with_shared_copies(invitation, values)
     result = SaveResult()
-    _insert(response, _apply(response, values, base, result), values, base, result)
+    _insert(response, _apply(response, values, base, result, read), values, base, result)
     db.session.flush()
     confirmed = set(result.written)  # a carried-over answer changed is an answer given
     if completed_section is None and not base:
@@ -216,9 +261,20 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
         if section_done and not result.missing and section_questions is not None:
             confirmed |= {q.id for q in section_questions}  # 「完了」: every answer on it was looked at
     _confirm(response, confirmed)
-    invitation.last_opened_at = utcnow()
+    _record_visit(invitation)
     db.session.flush()
     return result
+
+
+VISIT_GRANULARITY = dt.timedelta(minutes=5)
+
+
+def _record_visit(invitation: Invitation) -> None:
+    """`last_opened_at`, to within a few minutes: an autosave every few seconds does not rewrite the
+    invitation each time (the response's own updated_at has the exact time of the last save)."""
+    now = utcnow()
+    if invitation.last_opened_at is None or now - invitation.last_opened_at >= VISIT_GRANULARITY:
+        invitation.last_opened_at = now
 
 
 def _confirm(response: Response, qids: set[str]) -> None:
@@ -324,8 +380,20 @@ def prefill_from_last_approved(invitation: Invitation) -> int:
 
 def shared_copies(invitation: Invitation) -> dict[str, list[str]]:
     """Question asked → the questions of the invitation's other questionnaires that take its answer
-    (the contractor's people and sites, entered once)."""
-    return qdef.shared_questions(invitation_questionnaires(invitation), invitation.engagement.profile())
+    (the contractor's people and sites, entered once). Cached per process by the definitions'
+    content hashes and the engagement profile, which decide it entirely."""
+    questionnaires = invitation_questionnaires(invitation)
+    profile = invitation.engagement.profile()
+    key = (tuple(q.version for q in questionnaires), canonical_json(profile))
+    cached = _SHARED.get(key)
+    if cached is None:
+        if len(_SHARED) >= 256:
+            _SHARED.clear()
+        cached = _SHARED[key] = qdef.shared_questions(questionnaires, profile)
+    return cached
+
+
+_SHARED: dict[tuple[tuple[str, ...], str], dict[str, list[str]]] = {}
 
 
 def copied_ids(invitation: Invitation) -> set[str]:

@@ -44,15 +44,28 @@ def store_version(q: qdef.Questionnaire) -> QuestionnaireVersion:
 def invitation_questionnaires(invitation: Invitation) -> list[qdef.Questionnaire]:
     """The definitions frozen when the invitation was sent (never the files on disk).
 
-    Only the versions (content hashes) are read per request; a definition's JSON (~100 KB) is
-    loaded and thawed once per process, on the first request that needs it."""
-    rows = db.session.execute(
-        select(QuestionnaireVersion.id, QuestionnaireVersion.version)
-        .join(InvitationQuestionnaire, InvitationQuestionnaire.questionnaire_version_id == QuestionnaireVersion.id)
-        .where(InvitationQuestionnaire.invitation_id == invitation.id)
-        .order_by(InvitationQuestionnaire.position, InvitationQuestionnaire.id)
-    ).all()
-    return [_thawed_by_hash(row_id, version) for row_id, version in rows]
+    A definition's JSON (~100 KB) is loaded and thawed once per process, on the first request that
+    needs it. Which versions an invitation has never changes once it is sent, so they are read
+    once per process too, under the invitation's token hash (random and unique in every database:
+    a cached entry can only describe that invitation; a renewed link reads them again)."""
+    known = _VERSIONS_BY_TOKEN.get(invitation.token_hash)
+    if known is None:
+        rows = db.session.execute(
+            select(QuestionnaireVersion.id, QuestionnaireVersion.version)
+            .join(InvitationQuestionnaire,
+                  InvitationQuestionnaire.questionnaire_version_id == QuestionnaireVersion.id)
+            .where(InvitationQuestionnaire.invitation_id == invitation.id)
+            .order_by(InvitationQuestionnaire.position, InvitationQuestionnaire.id)
+        ).all()
+        known = [(row_id, version) for row_id, version in rows]
+        if known:  # none yet: the invitation is being sent in this request
+            if len(_VERSIONS_BY_TOKEN) >= 4096:
+                _VERSIONS_BY_TOKEN.clear()
+            _VERSIONS_BY_TOKEN[invitation.token_hash] = known
+    return [_thawed_by_hash(row_id, version) for row_id, version in known]
+
+
+_VERSIONS_BY_TOKEN: dict[str, list[tuple[int, str]]] = {}
 
 
 # Frozen definitions by content hash: the hash is the content, so one process-wide cache is safe.

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..adapters.mail import DeliveryResult, OutgoingMail, deliver
 from ..domain import questionnaire as qdef
@@ -274,7 +275,11 @@ def invitation_for_token(token: str) -> Invitation:
     a wrong or revoked one (neutral)."""
     if not token or len(token) > 200:
         raise NotFound()
-    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=Invitation.hash_token(token)))
+    invitation = db.session.scalar(
+        select(Invitation).filter_by(token_hash=Invitation.hash_token(token))
+        # every portal request reads both: one statement instead of three
+        .options(joinedload(Invitation.response), joinedload(Invitation.engagement))
+    )
     if invitation is None or invitation.state == "revoked":
         raise NotFound()
     if not invitation.is_usable():

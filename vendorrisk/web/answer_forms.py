@@ -368,10 +368,12 @@ def build_section_form(
     extra_rows: dict[str, int] | None = None,
     bilingual: bool = False,
     cache_key: Hashable | None = None,
+    csrf: bool = True,
 ) -> FlaskForm:
     """The section's form: filled from the stored answers, and from the request when it was posted
     (form values and uploaded files, as Flask-WTF reads them). With `cache_key` (the definition's
-    content hash and the section id) the form class is built once and reused."""
+    content hash and the section id) the form class is built once and reused. `csrf=False` for a
+    form whose request the view has already checked (the autosave: not checked twice)."""
     extra_rows = extra_rows or {}
     data: dict[str, Any] = {"section_done": "yes" if done else None}
     rows: dict[str, int] = {}
@@ -382,7 +384,8 @@ def build_section_form(
         data[field_name(q.id)] = web.initial(q, stored)
         if q.supplement is not None:
             data[note_field_name(q.id)] = answers.get(note_key(q.id)) or ""
-    return _section_form_class(questions, rows, bilingual, cache_key)(data=data)
+    cls = _section_form_class(questions, rows, bilingual, cache_key)
+    return cls(data=data) if csrf else cls(data=data, meta={"csrf": False})
 
 
 def build_checklist_form(question: Question, stored: Any, *, posted: bool = False) -> FlaskForm:

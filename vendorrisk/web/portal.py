@@ -207,6 +207,15 @@ class SectionPage:
         return build_section_form(self.questions, self.answers(only), done=done, extra_rows=extra_rows,
                                   bilingual=g.bilingual, cache_key=(self.questionnaire.version, self.section.id))
 
+    def autosave_form(self, only: set[str]) -> Any:
+        """The form of an autosave: the changed questions' fields only (and the 「上記と同じ」 pair,
+        whose tick decides what is read), filled from the request; no stored answer is read."""
+        pairs = self.same_as_pairs()
+        keep = only | set(pairs) | {manager.id for manager in pairs.values()}
+        return build_section_form([q for q in self.questions if q.id in keep], {}, done=False,
+                                  bilingual=g.bilingual, cache_key=(self.questionnaire.version, self.section.id),
+                                  csrf=False)  # the autosave view checks the token itself
+
     def render(self, form: Any, errors: bool = False, bases: dict[str, AnswerBase] | None = None,
                notice: str | None = None) -> Any:
         bases = {**self.stored(), **(bases or {})}
@@ -471,7 +480,7 @@ def autosave(qid: str, section_id: str) -> Any:
     page = SectionPage.find(inv, qid, section_id)
     changed = set(request.form.getlist("_changed"))
     only = {q.id for q in page.questions if field_name(q.id) in changed and q.type != "file"}
-    form = page.form(only=set())  # filled from the request alone: no stored answer is read for it
+    form = page.autosave_form(only)
     form.validate()
     try:
         with refusable(StateError) as refusal:
