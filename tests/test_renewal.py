@@ -228,3 +228,30 @@ def test_the_reviewer_sees_which_answers_changed_since_the_last_approved_assessm
     assert answers.count("前回から変更") == 1
     assert '<strong class="tag-carried">前回から変更</strong> 熊本市中央区 新事務所' in answers
     assert "前回は未回答" not in answers
+
+
+def test_a_clarified_answer_entered_once_is_corrected_with_its_copies(app, client, seed, login, make_engagement):
+    """The reviewer asks about the work site (asked on the outsourcing page, copied into the cloud
+    questionnaire): the contractor's correction is accepted and reaches the copy too."""
+    from test_review_loop import _ask
+
+    eid = make_engagement(seed.org_ids["tamana-city"], _vendor_id(app, seed), "outsourcing",
+                          reference="MIX-2", kinds=["outsourcing", "cloud"])
+    login(seed.users["procurement"])
+    r = client.post(f"/staff/engagements/{eid}/invite", data={"recipient_email": "a@example.jp"},
+                    follow_redirects=True)
+    token = token_from_outbox_or_page(r.get_data(as_text=True))
+    client.post("/logout")
+    answer_all(app, client, token)
+    assert client.post(f"/r/{token}/submit").status_code == 302
+    login(seed.users["reviewer"])
+    _ask(client, eid, "out.people.work_site", "作業場所の住所を番地まで書いてください。")
+    client.post("/logout")
+    r = client.post(f"/r/{token}/clarification", data={
+        field_name("out.people.work_site"): "熊本県玉名市岩崎163番地 本庁舎3階",
+        "reply_" + field_name("out.people.work_site"): "番地まで書きました。", "action": "resubmit"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    with app.app_context():
+        frozen = db.session.scalar(select(Response)).frozen_answers
+    copies = [k for k in frozen if k.startswith("ch.") and k.endswith("work_site")]
+    assert copies and all(frozen[k] == "熊本県玉名市岩崎163番地 本庁舎3階" for k in copies + ["out.people.work_site"])

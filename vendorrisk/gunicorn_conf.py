@@ -16,6 +16,10 @@ thread-safe). We use **gthread** workers:
   (VENDORRISK_WORKER_CLASS=sync is possible behind a buffering proxy; gunicorn uses gthread anyway
   while threads > 1, so set VENDORRISK_THREADS=1 with it.)
 
+SQLite writes. Threads of one worker that write at the same time would otherwise meet inside SQLite,
+whose busy handler sleeps between tries; the workers queue their writers on a gate that wakes the
+next one at once (vendorrisk/sqlite_writes.py; VENDORRISK_SQLITE_WRITE_GATE=false turns it off).
+
 Environment (the VENDORRISK_* ones are also read by the app):
   VENDORRISK_WORKERS, VENDORRISK_THREADS, VENDORRISK_WORKER_CLASS, VENDORRISK_TIMEOUT,
   VENDORRISK_MAX_REQUESTS, VENDORRISK_RENDER_TIMEOUT (seconds per annex render, default 60),

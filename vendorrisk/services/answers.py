@@ -237,14 +237,15 @@ def save_answers(invitation: Invitation, values: dict[str, Any], *, base: dict[s
     Saving is also when the contractor's visit is recorded (`last_opened_at`): opening a page
     writes nothing."""
     response = _response_of(invitation)
-    values = with_shared_copies(invitation, values)
+    given = values
+    values = with_shared_copies(invitation, given)
     # Read before the lock (compare-and-swap in _apply): the lock is held for the writes only. On
     # SQLite the lock is the one writer's, and a peak of saves queues on it.
     read = _stored(response, list(values))
     lock_draft(response)
     reopened = {key for qid in response.reopened_questions or [] for key in (qid, qdef.note_key(qid),
                                                                              qdef.evidence_key(qid))}
-    if response.state == "reopened" and set(values) - reopened:
+    if response.state == "reopened" and set(given) - reopened:
         raise StateError("確認を求められた設問の回答だけ変更できます。その他の回答は提出したときのままです。")
     base = base or {}
     result = SaveResult()
