@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -39,6 +39,16 @@ RESPONSES = cast(Table, Response.__table__)
 ANSWERS = cast(Table, Answer.__table__)
 RESPONSE_COLUMNS = Response.__mapper__.column_attrs
 RESPONSE_RELATIONSHIPS = [r.key for r in Response.__mapper__.relationships]
+# The statements of every save, built once (building one and its cache key costs about what running it does).
+_LOCK = (update(RESPONSES)
+         .where(RESPONSES.c.id == bindparam("response_id"), RESPONSES.c.state.in_(("draft", "reopened")))
+         .values(updated_at=bindparam("now", type_=RESPONSES.c.updated_at.type)).returning(*RESPONSES.c))
+_SWAP = (update(ANSWERS)
+         .where(ANSWERS.c.id == bindparam("answer_id"), ANSWERS.c.version == bindparam("seen"))
+         .values(value=bindparam("new_value", type_=ANSWERS.c.value.type), version=bindparam("new_version"),
+                 updated_at=bindparam("now", type_=ANSWERS.c.updated_at.type)))
+_STORED = select(Answer).where(Answer.response_id == bindparam("response_id"),
+                               Answer.question_id.in_(bindparam("qids", expanding=True)))
 
 
 class Busy(RuntimeError):
@@ -56,15 +66,11 @@ def lock_draft(response: Response) -> None:
     SELECT … FOR UPDATE, and a waiting UPDATE re-reads the state once the other commits); on SQLite
     it opens the write transaction. Saves and the submit of one response therefore run one after
     the other: a save racing the submit is either in the submitted answers or refused."""
-    table = RESPONSES
     try:
         # RETURNING refreshes the response in the same statement: what is read from here on
         # (sections done, carried-over answers, reopened questions) is read inside the lock.
         # Core, not an ORM bulk UPDATE: this runs on every save.
-        locked = db.session.connection().execute(
-            update(table).where(table.c.id == response.id, table.c.state.in_(("draft", "reopened")))
-            .values(updated_at=utcnow()).returning(*table.c)
-        ).first()
+        locked = db.session.connection().execute(_LOCK, {"response_id": response.id, "now": utcnow()}).first()
     except OperationalError as exc:
         if "locked" not in str(exc).lower():
             raise
@@ -132,9 +138,7 @@ def _stored(response: Response, qids: list[str]) -> dict[str, Answer]:
     """Only the answers asked for (never every answer of the response)."""
     if not qids:
         return {}
-    rows = db.session.scalars(
-        select(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(qids))
-    )
+    rows = db.session.scalars(_STORED, {"response_id": response.id, "qids": qids})
     return {a.question_id: a for a in rows}
 
 
@@ -189,11 +193,8 @@ def _apply(response: Response, values: dict[str, Any], base: dict[str, Base], re
 def _swap(row: Answer, value: Any) -> bool:
     """Write the answer if its version is still the one read (the session's copy follows)."""
     now = utcnow()
-    table = ANSWERS
-    swapped = db.session.connection().execute(
-        update(table).where(table.c.id == row.id, table.c.version == row.version)
-        .values(value=value, version=row.version + 1, updated_at=now)
-    )
+    swapped = db.session.connection().execute(_SWAP, {"answer_id": row.id, "seen": row.version, "new_value": value,
+                                                      "new_version": row.version + 1, "now": now})
     if swapped.rowcount != 1:
         return False
     for key, new_value in (("value", value), ("version", row.version + 1), ("updated_at", now)):
