@@ -221,7 +221,7 @@ def verdict(ok: bool) -> str:
     return "OK  " if ok else "MISS"
 
 
-def main() -> None:
+def main() -> int:
     started = time.perf_counter()
     import weasyprint
 
@@ -276,11 +276,16 @@ def main() -> None:
 
     print("\n4. throughput (spawned worker processes, each warmed once)")
     jobs = 16
-    one = throughput(1, jobs)
-    two = throughput(2, jobs)
-    print(f"   1 worker: {one:.2f} annexes/s   2 workers: {two:.2f} annexes/s   ({jobs} annexes each)")
+    # best of two, alternating, like the renders above: other load on the machine hits both alike
+    ones, twos = [], []
+    for _ in range(2):
+        ones.append(throughput(1, jobs))
+        twos.append(throughput(2, jobs))
+    one, two = max(ones), max(twos)
+    print(f"   1 worker: {one:.2f} annexes/s   2 workers: {two:.2f} annexes/s   ({jobs} annexes each, best of 2)")
 
     print("\nGoals")
+    goals = [pipe <= 1.2 * bare_fc, pipe <= 1.5 * lat, first["total"] <= 1.5, two >= 1.8 * one]
     print(f"  {verdict(pipe <= 1.2 * bare_fc)} pipeline / bare (shared fonts) = {pipe / bare_fc:.2f}×  (goal ≤ 1.2×)")
     print(f"       pipeline / bare (naive, new FontConfiguration each time) = {pipe / bare:.2f}×")
     print(f"  {verdict(pipe <= 1.5 * lat)} Japanese / Latin floor = {pipe / lat:.2f}×  (goal ≤ 1.5×)")
@@ -290,7 +295,8 @@ def main() -> None:
     print(f"  {verdict(two >= 1.8 * one)} two workers / one = {two / one:.2f}×  (goal ≥ 1.8×)")
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"bench took {time.perf_counter() - started:.0f} s")
+    return 0 if all(goals) else 1  # `make bench` fails when a goal is missed
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
