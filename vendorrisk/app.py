@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, get_flashed_messages, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -187,3 +187,17 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["date_time"] = date_time
     app.jinja_env.filters["localize"] = localize
     app.jinja_env.filters["cite_guideline"] = cite
+
+    # A page rendered as the answer to a POST speaks of that POST only. A message waiting for an
+    # earlier request's page (a redirect whose page never arrived) would otherwise show there, e.g.
+    # 「回答を保存しました。」 above a save that was refused; it is dropped with the page shown.
+    @app.before_request
+    def _count_waiting_messages() -> None:
+        if request.method == "POST":
+            g.waiting_messages = len(session.get("_flashes", ()))
+
+    def page_messages() -> list[Any]:
+        """(category, message) of the messages this page shows."""
+        return list(get_flashed_messages(with_categories=True)[g.get("waiting_messages", 0):])
+
+    app.jinja_env.globals["page_messages"] = page_messages

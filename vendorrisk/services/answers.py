@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import questionnaire as qdef
 from ..domain import scoring
-from ..domain.vocabulary import canonical_json, canonical_sha256
+from ..domain.vocabulary import canonical_sha256
 from ..extensions import db
 from ..models import (
     Answer,
@@ -26,7 +26,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .definitions import invitation_questionnaires
+from .definitions import ContentKey, content_key, invitation_questionnaires
 
 
 def _response_of(invitation: Invitation) -> Response:
@@ -386,7 +386,7 @@ def shared_copies(invitation: Invitation) -> dict[str, list[str]]:
     content hashes and the engagement profile, which decide it entirely."""
     questionnaires = invitation_questionnaires(invitation)
     profile = invitation.engagement.profile()
-    key = (tuple(q.version for q in questionnaires), canonical_json(profile))
+    key = content_key(questionnaires, profile)
     cached = _SHARED.get(key)
     if cached is None:
         if len(_SHARED) >= 256:
@@ -395,7 +395,7 @@ def shared_copies(invitation: Invitation) -> dict[str, list[str]]:
     return cached
 
 
-_SHARED: dict[tuple[tuple[str, ...], str], dict[str, list[str]]] = {}
+_SHARED: dict[ContentKey, dict[str, list[str]]] = {}
 
 
 def copied_ids(invitation: Invitation) -> set[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from ..domain import questionnaire as qdef
+from ..domain.vocabulary import canonical_json
 from ..extensions import db
 from ..models import Invitation, InvitationQuestionnaire, QuestionnaireVersion
 from ..paths import QUESTIONNAIRES_DIR
@@ -66,6 +68,15 @@ def invitation_questionnaires(invitation: Invitation) -> list[qdef.Questionnaire
 
 
 _VERSIONS_BY_TOKEN: dict[str, list[tuple[int, str]]] = {}
+
+
+ContentKey = tuple[tuple[str, ...], str]
+
+
+def content_key(questionnaires: list[qdef.Questionnaire], profile: dict[str, Any]) -> ContentKey:
+    """What decides everything derived from an invitation's questions (the sections shown, the
+    answers entered once): the definitions' content hashes and the engagement profile."""
+    return tuple(q.version for q in questionnaires), canonical_json(profile)
 
 
 # Frozen definitions by content hash: the hash is the content, so one process-wide cache is safe.

@@ -32,7 +32,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..domain.questionnaire import ANSWER_TYPES, Question, Questionnaire, Section, evidence_key, note_key
 from ..domain.sheet_import import SheetRefused
-from ..domain.vocabulary import JST, canonical_json
+from ..domain.vocabulary import JST
 from ..domain.wareki import date_time, format_time
 from ..extensions import csrf, limiter
 from ..models import Invitation, Response, StateError, utcnow
@@ -90,7 +90,7 @@ def _sections(invitation: Invitation) -> list[SectionEntry]:
     definitions' content hashes and the engagement profile (both decide it entirely)."""
     profile = invitation.engagement.profile()
     questionnaires = definitions.invitation_questionnaires(invitation)
-    key = (tuple(q.version for q in questionnaires), canonical_json(profile))
+    key = definitions.content_key(questionnaires, profile)
     cached = _SECTIONS.get(key)
     if cached is not None:
         return cached
@@ -108,7 +108,7 @@ def _sections(invitation: Invitation) -> list[SectionEntry]:
     return out
 
 
-_SECTIONS: dict[tuple[tuple[str, ...], str], list[SectionEntry]] = {}
+_SECTIONS: dict[definitions.ContentKey, list[SectionEntry]] = {}
 
 
 def _section_key(q: Questionnaire, section: Section) -> str:
@@ -219,10 +219,6 @@ class SectionPage:
     def render(self, form: Any, errors: bool = False, bases: dict[str, AnswerBase] | None = None,
                notice: str | None = None) -> Any:
         bases = {**self.stored(), **(bases or {})}
-        if request.method == "POST":
-            # The page answers this save only: a message left for an earlier save's page (whose
-            # answer never arrived) would say 「保存しました」 above a save that was refused.
-            session.pop("_flashes", None)
         return render_template(
             "portal/section.html", invitation=self.invitation, engagement=self.invitation.engagement,
             questionnaire=self.questionnaire, section=self.section, questions=self.questions, form=form,

@@ -110,20 +110,20 @@ def _override_form(rows: list[dict[str, Any]], formdata: Any = None) -> Override
     return form
 
 
-def _assessment_or_redirect(eng: Engagement) -> Assessment | None:
+def _under_review(engagement_id: int) -> tuple[Engagement, Assessment]:
+    """The organisation's engagement and its latest assessment; without one, back to the engagement."""
+    eng = org_engagement(engagement_id)
     assessment = review_service.latest_assessment(eng)
     if assessment is None:
         flash("まだ回答が提出されていません。", "info")
-    return assessment
+        abort(redirect(url_for("staff.engagement", engagement_id=eng.id)))
+    return eng, assessment
 
 
 @bp.route("/engagements/<int:engagement_id>/review", methods=["GET", "POST"])
 @roles_required("reviewer")
 def review(engagement_id: int) -> Any:
-    eng = org_engagement(engagement_id)
-    assessment = _assessment_or_redirect(eng)
-    if assessment is None:
-        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    eng, assessment = _under_review(engagement_id)
     if request.method == "GET":
         return _render(eng, assessment)
     form = decision_form([], {}, formdata=request.form)
@@ -149,10 +149,7 @@ def review(engagement_id: int) -> Any:
 @roles_required("reviewer")
 def clarify(engagement_id: int) -> Any:
     """Ask the contractor about the chosen questions: only those reopen."""
-    eng = org_engagement(engagement_id)
-    assessment = _assessment_or_redirect(eng)
-    if assessment is None:
-        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    eng, assessment = _under_review(engagement_id)
     form = clarify_form([], formdata=request.form)
     if not form.validate_on_submit():
         return _render(eng, assessment, clarify=form, status=400)
@@ -175,10 +172,7 @@ def clarify(engagement_id: int) -> Any:
 @roles_required("reviewer")
 def override(engagement_id: int) -> Any:
     """The reviewer's own evaluation of one question, with the reason (kept beside the automatic one)."""
-    eng = org_engagement(engagement_id)
-    assessment = _assessment_or_redirect(eng)
-    if assessment is None:
-        return redirect(url_for("staff.engagement", engagement_id=eng.id))
+    eng, assessment = _under_review(engagement_id)
     rows = answer_rows(assessment)
     form = _override_form(rows, request.form)
     if not form.validate_on_submit():
